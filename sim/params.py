@@ -1,0 +1,374 @@
+"""Typed, range-checked parameters of the model.
+
+Every parameter is a field of a frozen dataclass with one documented line and, where it
+matters, an allowed range. The model, the world builder and the mechanisms read only these
+plain objects; they know nothing of Hydra or files. ``sim.config`` turns the YAML files under
+``configs/`` into them, and the ranges here are the single source of truth for what a config
+may say (the schemas registered with Hydra are derived from these classes).
+
+Sources of the calibrated defaults are given in ``docs/ODD.md`` (section "Input data"); every
+other default is an assumption, varied over the range given in its metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config value has the wrong type, is out of range, or is unknown.
+
+    The message names the key, the value and what is allowed, in one line.
+    """
+
+
+def spec(
+    default: Any,
+    doc: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """A dataclass field with its documentation and allowed range.
+
+    Args:
+        default: Default value.
+        doc: One line saying what the parameter means (shown in docs and errors).
+        lo: Smallest allowed value (inclusive unless ``lo_open``), or None.
+        hi: Largest allowed value (inclusive), or None.
+        lo_open: Whether ``lo`` itself is excluded.
+        choices: For strings, the allowed values.
+    """
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices}
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _allowed(f: dataclasses.Field, kind: str) -> str:
+    """Human description of what a field allows, for error messages."""
+    m = f.metadata
+    if m.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in m["choices"])
+    lo, hi = m.get("lo"), m.get("hi")
+    if lo is None and hi is None:
+        return f"a {kind}"
+    left = "(" if m.get("lo_open") else "["
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    right = ")" if hi is None else "]"
+    return f"a {kind} in {left}{lo_s}, {hi_s}{right}"
+
+
+def _base_type(tp: Any) -> tuple[type, bool]:
+    """(underlying type, whether None is allowed) of an annotation such as ``float | None``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], True
+    return (origin or tp), False
+
+
+class Params:
+    """Mixin that validates types and ranges of a dataclass after construction."""
+
+    section: typing.ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            key = f"{self.section}.{f.name}" if self.section else f.name
+            tp, nullable = _base_type(hints[f.name])
+            if value is None:
+                if nullable:
+                    continue
+                raise ConfigError(f"{key} = null: must be {_allowed(f, tp.__name__)}")
+            if dataclasses.is_dataclass(tp):
+                continue
+            _check_value(key, value, tp, f)
+        self.check()
+
+    def check(self) -> None:
+        """Cross-field checks; subclasses override."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Params:
+        """Build from a plain dict, rejecting unknown keys with a clear message."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        for k in data:
+            if k not in names:
+                where = f"{cls.section}.{k}" if cls.section else k
+                raise ConfigError(
+                    f"{where}: unknown key; allowed keys here: {', '.join(sorted(names))}"
+                )
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+def _check_value(key: str, value: Any, tp: type, f: dataclasses.Field) -> None:
+    kind = {float: "number", int: "whole number", bool: "boolean", str: "string"}.get(
+        tp, tp.__name__
+    )
+    ok = True
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif tp is str:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)}")
+    if tp in (int, float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)} (not NaN or inf)")
+        lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+        too_low = lo is not None and (value <= lo if f.metadata.get("lo_open") else value < lo)
+        if too_low or (hi is not None and value > hi):
+            raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)}")
+    if tp is str and f.metadata.get("choices") and value not in f.metadata["choices"]:
+        raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)}")
+
+
+@dataclass(frozen=True)
+class ModelParams(Params):
+    """The synthetic society, the organisation's rules and the behavioural constants."""
+
+    section: typing.ClassVar[str] = "model"
+
+    # --- population and sectors (DESIGN §4, §7)
+    people: int = spec(10_000, "number of people (members and masses)", 50, 5_000_000)
+    member_share: float = spec(0.071, "party members as a share of people (2024: 7.1%)", 0, 0.5,
+                               lo_open=True)
+    share_state: float = spec(0.08, "people in state organs and public institutions", 0, 1)
+    share_enterprise: float = spec(0.40, "people employed in enterprises", 0, 1)
+    share_platform: float = spec(0.12, "people in platform / new-form employment (~21% of "
+                                 "the employed)", 0, 1)
+    retired_share_none: float = spec(0.55, "share of people outside work who are retired", 0, 1)
+    member_odds_state: float = spec(6.0, "relative odds of membership in the state sector", 0, 100)
+    member_odds_enterprise: float = spec(0.7, "relative odds of membership in enterprises", 0, 100)
+    member_odds_platform: float = spec(0.5, "relative odds of membership among platform workers",
+                                       0, 100)
+    member_odds_none: float = spec(1.0, "relative odds of membership outside work", 0, 100)
+    new_strata_share: float = spec(0.05, "people in the new social strata (managers and "
+                                   "professionals of the non-public economy, freelancers)", 0, 0.5)
+    # --- units, communities, networks
+    community_size: int = spec(2000, "mean people per residential community", 10, 100_000)
+    unit_size_state: float = spec(60.0, "mean size of a state work unit", 2, 10_000)
+    unit_size_enterprise: float = spec(15.0, "mean size of an enterprise", 2, 10_000)
+    unit_size_platform: float = spec(300.0, "mean size of a platform organisation", 2, 100_000)
+    work_degree: int = spec(6, "work ties a person draws inside a stable unit", 0, 100)
+    platform_work_degree: int = spec(1, "work ties a platform worker draws inside the platform",
+                                     0, 100)
+    residence_degree: int = spec(6, "neighbour ties a person draws in the community (even)", 0,
+                                 100)
+    residence_rewire: float = spec(0.1, "share of neighbour ties rewired to a random resident",
+                                   0, 1)
+    online_degree: float = spec(4.0, "mean online ties per person", 0, 100)
+    online_tail: float = spec(2.5, "Pareto exponent of online activity (heavy tail)", 1.5, 10,
+                              lo_open=True)
+    online_platform_boost: float = spec(3.0, "online activity of platform workers relative to "
+                                        "others", 0, 100)
+    # --- organisation (party rules; DESIGN §4, §7)
+    branch_min_members: int = spec(3, "full members a unit needs for its own branch", 1, 50)
+    branch_max_members: int = spec(50, "members above which a branch splits", 3, 1000)
+    joint_branch_units: int = spec(5, "most units a joint branch combines", 1, 50)
+    communities_per_street: int = spec(6, "communities per street/township committee", 1, 1000)
+    levels: int = spec(3, "layers of the hierarchy, branch level included", 2, 8)
+    committee_fanout: int = spec(8, "committees grouped under one committee above", 2, 1000)
+    departments: int = spec(3, "work departments attached to each committee", 1, 20)
+    social_org_rate: float = spec(0.63, "social organisations per 1,000 people (2022)", 0, 100)
+    social_org_size: float = spec(30.0, "mean members of a social organisation", 2, 10_000)
+    # --- branch capacity and its split (Appendix A: demand and burden)
+    hours_base: float = spec(4.0, "hours a week a branch has regardless of size", 0, 1000)
+    hours_per_member: float = spec(1.5, "hours a week each member adds to branch capacity", 0, 100)
+    base_demand: float = spec(6.0, "assessment demand reaching a branch (hours a week)", 0, 1000)
+    split_service: float = spec(0.4, "share of free capacity spent on service", 0, 1)
+    split_life: float = spec(0.4, "share of free capacity spent on organisational life", 0, 1)
+    split_business: float = spec(0.2, "share of free capacity spent on business integration",
+                                 0, 1)
+    formalism_level: float = spec(0.5, "paperwork share above which a branch's contacts are "
+                                  "formalistic", 0, 1)
+    # --- needs and service (§5.4)
+    need_rate: float = spec(0.02, "weekly chance a person without a need gets one", 0, 1)
+    private_need_share: float = spec(0.5, "share of needs that are private (family, work) rather "
+                                     "than public affairs", 0, 1)
+    service_rate: float = spec(1.0, "service hazard per unit of service effort in reach", 0, 100)
+    service_gain: float = spec(0.08, "identification gain a_s of a resolved need", 0, 1)
+    formalism_loss: float = spec(0.03, "identification loss a_f of a formalistic contact", 0, 1)
+    unmet_need_loss: float = spec(0.001, "weekly identification loss while a need is unmet", 0, 1)
+    # --- enculturation (§5.5)
+    susceptibility: float = spec(0.6, "Friedkin-Johnsen weight L of social influence per week",
+                                 0, 1)
+    confidence: float = spec(0.35, "Deffuant bound epsilon: ties farther apart do not influence",
+                             0, 1)
+    weight_work: float = spec(1.0, "influence weight of the work layer", 0, 100)
+    weight_residence: float = spec(1.0, "influence weight of the residence layer", 0, 100)
+    weight_online: float = spec(0.5, "influence weight of the online layer", 0, 100)
+    open_pull: float = spec(0.05, "weekly pull of open branch activities at openness 1", 0, 1)
+    # --- commitment (§5.6)
+    life_gain: float = spec(0.02, "a1: commitment gain from full organisational life", 0, 1)
+    life_hours: float = spec(1.0, "organisational-life hours per member a week that count as "
+                             "full", 0, 100, lo_open=True)
+    response_gain: float = spec(0.05, "a2: commitment gain when the member's problem is answered",
+                                0, 1)
+    duplicate_loss: float = spec(0.002, "a3: weekly loss from duplicated activities", 0, 1)
+    commitment_decay: float = spec(0.01, "a0: weekly relative fading of commitment without "
+                                   "renewal", 0, 1)
+    floating_loss: float = spec(0.01, "a4: weekly relative loss of commitment while floating", 0,
+                                1)
+    dual_hours: float = spec(0.5, "hours a week a dual-registered member gives the community",
+                             0, 40)
+    response_weight_outside: float = spec(2.0, "weight of an answered problem for members outside "
+                                          "the state system (enterprise, platform)", 0, 10)
+    member_need_rate: float = spec(0.02, "weekly chance a member has a problem of their own", 0, 1)
+    engaged_level: float = spec(0.5, "commitment above which a member is engaged (c*)", 0, 1)
+    init_identification: float = spec(0.45, "mean initial identification of the masses", 0, 1,
+                                      lo_open=True)
+    init_commitment: float = spec(0.6, "mean initial commitment of members", 0, 1, lo_open=True)
+    init_concentration: float = spec(4.0, "concentration of the initial Beta distributions", 0.1,
+                                     1000)
+    # --- mobilization (§5.10)
+    crisis_start: int = spec(156, "week a crisis call starts (-1: no call)", -1, 100_000)
+    crisis_weeks: int = spec(8, "weeks the call lasts", 1, 1000)
+    threshold_mean: float = spec(0.7, "mean mobilization threshold", -1, 2)
+    threshold_sd: float = spec(0.2, "spread of mobilization thresholds", 0, 2)
+    member_motivation: float = spec(0.25, "extra motivation of members (m_M)", 0, 2)
+    peer_weight: float = spec(0.5, "weight w of the active share of neighbours", 0, 5)
+    cost_base: float = spec(0.1, "cost k0 of turning out", 0, 2)
+    cost_burden: float = spec(0.3, "cost k1 per unit of the member's branch burden", 0, 2)
+    org_call: float = spec(0.15, "motivation added by a call through a partnered organisation",
+                           0, 2)
+    rounds_per_week: int = spec(1, "cascade rounds R within one week", 1, 100)
+
+    def check(self) -> None:
+        total = self.share_state + self.share_enterprise + self.share_platform
+        if total > 1 + 1e-9:
+            raise ConfigError(
+                f"model.share_state + share_enterprise + share_platform = {total:g}: "
+                "must be at most 1"
+            )
+        split = self.split_service + self.split_life + self.split_business
+        if abs(split - 1) > 1e-6:
+            raise ConfigError(
+                f"model.split_service + split_life + split_business = {split:g}: must be 1"
+            )
+        if self.branch_max_members < self.branch_min_members:
+            raise ConfigError(
+                f"model.branch_max_members = {self.branch_max_members}: must be at least "
+                f"model.branch_min_members ({self.branch_min_members})"
+            )
+
+
+@dataclass(frozen=True)
+class PolicyParams(Params):
+    """Policy levers (the four dimensions of the paper); each in [0, 1] unless said otherwise.
+
+    The headline levers ``coverage``, ``embedding`` and ``openness`` are what the default
+    experiment varies. Their meaning:
+
+    * ``coverage`` (boundaryless coverage, paper 2.1): the chance that a work unit without a
+      branch of its own under the party rules (a small unit, a platform organisation) is brought
+      into a joint or platform branch, and that a member left without any branch is taken in by
+      an online branch.
+    * ``embedding`` (localized embedding, paper 2.2): the share of in-unit members registered in
+      their residential community (dual registration), who therefore also serve neighbours.
+    * ``openness`` (open party building, paper 4): how far branch activities are open to the
+      masses, service reaches private needs, and social organisations are partners.
+    """
+
+    section: typing.ClassVar[str] = "policy"
+
+    name: str = spec("baseline", "name of the policy package (the scenario label)")
+    coverage: float = spec(0.5, "boundaryless coverage of units without a branch of their own",
+                           0, 1)
+    embedding: float = spec(0.2, "share of in-unit members dual-registered in their community",
+                            0, 1)
+    openness: float = spec(0.3, "openness of branch work to the masses and social organisations",
+                           0, 1)
+    mutual_recognition: bool = spec(False, "organisational life on either side counts once for "
+                                    "dual-registered members")
+    responsiveness: float = spec(0.3, "weekly chance a member's own problem is answered through "
+                                 "the party channel", 0, 1)
+
+
+@dataclass(frozen=True)
+class RunParams(Params):
+    """How long to run."""
+
+    section: typing.ClassVar[str] = "run"
+
+    steps: int = spec(260, "weeks to simulate (260 = five years)", 1, 100_000)
+
+
+@dataclass(frozen=True)
+class ExperimentParams(Params):
+    """What the experiment runner sweeps and draws (read by ``experiments/``, not the model)."""
+
+    section: typing.ClassVar[str] = "experiment"
+
+    name: str = spec("default", "experiment name; results go to outputs/<name>/")
+    description: str = spec("", "one line on the question the experiment answers")
+    policies: list[str] = spec(["baseline"], "policy packages compared")
+    seeds: int = spec(5, "replicates per scenario", 1, 10_000)
+    figure: str = spec("scenario_bars", "figure the experiment draws")
+
+
+@dataclass(frozen=True)
+class Config(Params):
+    """The whole validated configuration of one run."""
+
+    seed: int = spec(0, "root seed of every random draw", 0, 2**63 - 1)
+    model: ModelParams = field(default_factory=ModelParams)
+    policy: PolicyParams = field(default_factory=PolicyParams)
+    run: RunParams = field(default_factory=RunParams)
+    experiment: ExperimentParams = field(default_factory=ExperimentParams)
+
+    @property
+    def scenario(self) -> str:
+        """The scenario label: the policy package's name."""
+        return self.policy.name
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """Build and validate a config from nested plain dicts."""
+        data = dict(data)
+        parts = {"model": ModelParams, "policy": PolicyParams, "run": RunParams,
+                 "experiment": ExperimentParams}
+        for key, sub in parts.items():
+            if key in data and isinstance(data[key], dict):
+                data[key] = sub.from_dict(data[key])
+        return super().from_dict.__func__(cls, data)  # type: ignore[attr-defined]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict (for provenance)."""
+        return dataclasses.asdict(self)
+
+
+def describe(cls: type) -> list[tuple[str, str, str, str]]:
+    """(key, default, allowed, doc) of each parameter: the source of the ODD parameter table."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp, _ = _base_type(hints[f.name])
+        if dataclasses.is_dataclass(tp):
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        kind = {float: "number", int: "whole number", bool: "boolean", str: "string"}.get(
+            tp, getattr(tp, "__name__", str(tp))
+        )
+        rows.append((f"{cls.section}.{f.name}".strip("."), repr(default), _allowed(f, kind),
+                     f.metadata.get("doc", "")))
+    return rows
