@@ -28,13 +28,41 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Branch, Committee, Mass, Member, SocialOrg, WorkDepartment
-from sim.assessment import branch_capacity, paperwork_share, split_free_capacity
+from sim.assessment import (
+    allocate_capacity,
+    assessment_demand,
+    branch_capacity,
+    paperwork_hours,
+)
 from sim.commitment import life_quality, update_commitment
+from sim.embedding import model_load
 from sim.enculturation import BoundedConfidenceOperator, friedkin_johnsen_step, open_activity_pull
+from sim.fusion import (
+    LEARNING_MODES,
+    business_performance,
+    code_learning,
+    initial_effort,
+    observed_effect,
+    performance,
+    unit_performance,
+)
 from sim.mobilization import layer_degrees, threshold_cascade
 from sim.outcomes import OUTCOME_COLUMNS, compute_outcomes
 from sim.params import Config, ModelParams, PolicyParams
+from sim.recruitment import Recruitment
+from sim.sensing import (
+    ReportChannel,
+    allocate_support,
+    branch_need,
+    mean_or_nan,
+    mean_report,
+    noisy_report,
+    perceive,
+    sensing_error,
+)
 from sim.service import LAYERS, MemberReach, image_update, resolve_needs
+from sim.social_change import SocialChange
+from sim.social_orgs import OrgBridge
 from sim.world import (
     COMMUNITY,
     DEPARTMENT_KINDS,
@@ -87,6 +115,11 @@ class PartyBuildingModel(mesa.Model):
         self._init_state()
         self._init_agents()
         self._build_operators()
+        # §5.1 social change, §5.8 recruitment, §5.9 social organisations (their own modules)
+        self.social_change = SocialChange(self)
+        self.recruitment = Recruitment(self)
+        self.orgs = OrgBridge(self)
+        self.load = np.zeros(self.world.people)
         self.week = 0
         self._outcomes: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
@@ -120,12 +153,13 @@ class PartyBuildingModel(mesa.Model):
         self.reached = np.zeros(n, bool)
         self.met = np.zeros(n, bool)
         self.met_view = np.zeros(n)
-        # social organisations: partnered with probability = openness
+        # social organisations: partnered with probability policy.social_org_partnership (§5.9)
         n_org = w.org_members.shape[1]
-        self.org_partnered = rng.random(n_org) < self.policy.openness
+        self.org_partnered = rng.random(n_org) < self.policy.lever("social_org_partnership")
         self.partnered_person = (w.org_members @ self.org_partnered.astype(np.float32)) > 0
         self.out_of_system = (w.sector == ENTERPRISE) | (w.sector == PLATFORM)
         self._count_branches()
+        self._init_subject_fusion()
 
     def _count_branches(self) -> None:
         nb = self.world.branches
@@ -179,30 +213,95 @@ class PartyBuildingModel(mesa.Model):
     def step(self) -> None:
         """One week, mechanisms in the order of DESIGN §5.
 
-        Social change (§5.1), sensing (§5.3), party-business integration (§5.7), recruitment
-        (§5.8) and social organisations' bridging (§5.9) are not modelled yet; their places in
-        this order are marked below.
+        Social organisations' bridging (§5.9) acts inside service (§5.4), enculturation (§5.5)
+        and mobilization (§5.10): partnered organisations relay service and calls.
         """
         self.week += 1
-        # §5.1 social change: not modelled yet
-        self.assess_burden()  # §5.2 assessment and burden (base demand)
-        # §5.3 sensing: not modelled yet
+        self.change_society()  # §5.1 social change (a batch every model.social_change_every)
+        self.assess_burden()  # §5.2 assessment and burden
+        self.sense()  # §5.3 sensing and support
         self.serve()  # §5.4 service and image
         self.enculturate()  # §5.5 enculturation
         self.update_commitment()  # §5.6 member commitment
-        # §5.7 integration, §5.8 recruitment, §5.9 social organisations: not modelled yet
+        self.integrate()  # §5.7 party-business integration
+        self.recruit()  # §5.8 recruitment and new strata
         self.mobilize()  # §5.10 mobilization
         self.record()  # §5.11 outcomes
 
     # ------------------------------------------------------------------ mechanisms
+    def _init_subject_fusion(self) -> None:
+        """State of §5.2, §5.3 and §5.7: branches' integration effort, the code, reports."""
+        p, pol, nb = self.params, self.policy, self.world.branches
+        self.depth = p.levels - 1  # layers between the top committee and the branches
+        self.branch_effort = initial_effort(nb, pol.integration_effort, p.effort_spread, self.rng)
+        self.fusion_code = float(pol.integration_effort)
+        self.reports = ReportChannel(p.sensing_delay * self.depth)
+        self.sensing_prior: float | None = None
+        self.branch_support = np.zeros(nb)
+        self.branch_seen_need = np.zeros(nb)
+        self.branch_true_need = np.full(nb, np.nan)
+        self.branch_reporting = np.zeros(nb, bool)
+        self.sensing_error = 0.0
+        self.assess_burden()
+        self._business_performance()
+
+    def _fit_branch_state(self) -> None:
+        """Resize per-branch state of §5.2-5.7 when branches appear (new ones adopt the code)."""
+        nb, have = self.world.branches, self.branch_effort.size
+        if have < nb:
+            self.branch_effort = np.concatenate([self.branch_effort,
+                                                 np.full(nb - have, self.fusion_code)])
+        elif have > nb:
+            self.branch_effort = self.branch_effort[:nb]
+
     def assess_burden(self) -> None:
-        """§5.2: paperwork first, then split the free hours (see ``sim.assessment``)."""
-        p = self.params
-        self.branch_burden = paperwork_share(self.branch_capacity, p.base_demand)
-        self.branch_service, self.branch_life, self.branch_business = split_free_capacity(
-            self.branch_capacity, self.branch_burden,
-            (p.split_service, p.split_life, p.split_business),
+        """§5.2: demand down the hierarchy, paperwork first, then the free hours.
+
+        See ``sim.assessment``: ``D = D0 g(d) H (1 + trace)``, paperwork ``min(cap, h D)``, the
+        rest split by the fusion mode and each branch's integration effort.
+        """
+        p, pol = self.params, self.policy
+        self._fit_branch_state()
+        self.demand = float(assessment_demand(
+            p.base_demand, self.depth, escalation=pol.escalation, departments=p.departments,
+            unified_table=pol.unified_table, trace=pol.trace_requirement,
+            simplify_downward=pol.simplify_downward, simplify_share=p.simplify_share,
+        ))
+        paper = paperwork_hours(self.branch_capacity, self.demand, p.hours_per_indicator)
+        alloc = allocate_capacity(self.branch_capacity, paper, self.branch_effort,
+                                  pol.fusion_mode, p.split_service, p.split_life,
+                                  p.integration_life)
+        self.branch_burden = alloc.burden
+        self.branch_service, self.branch_life = alloc.service, alloc.life
+        self.branch_business, self.branch_free = alloc.business, alloc.free
+
+    def sense(self) -> None:
+        """§5.3: branches report the need they see; the top committee allocates support hours.
+
+        See ``sim.sensing``: report noise, a delay per layer, control loss ``alpha^d``.
+        """
+        p, pol = self.params, self.policy
+        ids = self.reach.ids  # the members whose ties the reach operator holds
+        engaged = (self.home_branch[ids] >= 0) & (self.x[ids] > p.engaged_level)
+        needy, ties, reporters = branch_need(
+            self.reach, self.home_branch, self.world.branch_kind, engaged,
+            self.dual_registered, ~self.member, self.need,
         )
+        self.branch_true_need = mean_or_nan(needy, ties)
+        self.branch_reporting = reporters > 0
+        seen = np.where(self.branch_reporting, self.branch_true_need, np.nan)
+        report = noisy_report(seen, p.sensing_noise, self.rng)
+        arrived = self.reports.send(report)
+        if self.sensing_prior is None:  # the committee's baseline picture: its first reports
+            self.sensing_prior = mean_report(arrived)
+        self.branch_seen_need = perceive(arrived, self.sensing_prior, pol.sensing_fidelity,
+                                         self.depth)
+        budget = p.support_hours * float(self.branch_members.sum())
+        self.branch_support = allocate_support(self.branch_seen_need, self.branch_members, budget)
+        self.branch_service = self.branch_service + self.branch_support
+        self.sensing_error = sensing_error(self.branch_seen_need,
+                                           np.nan_to_num(self.branch_true_need), ties > 0,
+                                           self.branch_members)
 
     def _member_sending(self) -> dict[str, np.ndarray]:
         """What each member sends on each layer: (real hours, formal hours, hours x view)."""
@@ -237,15 +336,17 @@ class PartyBuildingModel(mesa.Model):
         p, rng, n = self.params, self.rng, self.world.people
         mass = ~self.member
         u = rng.random((3, n), dtype=np.float32)
-        fresh = ~self.need & (u[0] < p.need_rate)
+        fresh = mass & ~self.need & (u[0] < p.need_rate)  # members: own problems in §5.6
         self.need |= fresh
         # a new need's kind (private or public) reuses the uniform that created it
         self.private_need = np.where(fresh, u[0] < p.need_rate * p.private_need_share,
                                      self.private_need)
-        got = self.reach.deliver(self._member_sending())
+        sending = self._member_sending()
+        got = self.reach.deliver(sending)
+        got = got + self.orgs.deliver(self.member_ids, sending)  # §5.9 partnered organisations
         real, formal, view_sum = got[:, 0], got[:, 1], got[:, 2]
         served = resolve_needs(self.need & mass, self.private_need, real, p.service_rate,
-                               self.policy.openness, u[1])
+                               self.policy.lever("care_service"), u[1])
         formal_contact = mass & (u[2] < -np.expm1(-p.service_rate * formal))
         unmet = mass & self.need & ~served
         keep = np.float32(1.0) - np.float32(p.unmet_need_loss) * unmet
@@ -264,7 +365,7 @@ class PartyBuildingModel(mesa.Model):
         new = friedkin_johnsen_step(self.influence, self.x, self.x0, p.susceptibility,
                                     p.confidence)
         new = open_activity_pull(new, self.met_view, self.met,
-                                 p.open_pull * self.policy.openness)
+                                 p.open_pull * self.policy.lever("open_activities"))
         # members' values are their commitment (§5.6), which influence does not move
         np.copyto(self.x, new, where=~self.member)
 
@@ -284,6 +385,37 @@ class PartyBuildingModel(mesa.Model):
         self.x[ids] = update_commitment(
             self.x[ids], life, answered, weight, duplicated, ~has,
             p.life_gain, p.response_gain, p.duplicate_loss, p.floating_loss, p.commitment_decay,
+        )
+
+    def _business_performance(self) -> np.ndarray:
+        """Per-branch business performance from this week's integration effort (§5.7)."""
+        p = self.params
+        perf = performance(self.branch_effort, self.policy.fusion_mode, p.business_base,
+                           p.business_lift, p.business_curvature, p.business_displacement,
+                           self.branch_free)
+        self.unit_perf = unit_performance(self.world.unit_branch, perf, p.business_base)
+        self.business_performance = business_performance(self.world.unit_branch, self.unit_perf)
+        return perf
+
+    def integrate(self) -> None:
+        """§5.7: units' business performance; evaluation by outcomes lets effort learn.
+
+        See ``sim.fusion``: the inverted U of integrated work, and March's (1991) code learning
+        from branches whose party work does more for their units (only when
+        ``policy.evaluation`` is ``outcomes`` and the mode links party work to the business;
+        assessment by traces gives no signal to learn from).
+        """
+        p, pol = self.params, self.policy
+        perf = self._business_performance()
+        if pol.evaluation != "outcomes" or pol.fusion_mode not in LEARNING_MODES:
+            return
+        nb, ub = perf.size, self.world.unit_branch
+        learners = (np.bincount(ub[ub >= 0], minlength=nb)[:nb] > 0) & (self.branch_free > 0)
+        observed = observed_effect(perf, p.business_base, self.branch_free, p.business_noise,
+                                   self.rng)
+        self.branch_effort, self.fusion_code = code_learning(
+            self.branch_effort, self.fusion_code, observed, learners, p.code_learning,
+            p.socialisation, p.exploration, self.rng,
         )
 
     def call_active(self, week: int | None = None) -> bool:
@@ -309,6 +441,14 @@ class PartyBuildingModel(mesa.Model):
             p.peer_weight, p.rounds_per_week, self.mobilization_degrees,
         )
 
+    def change_society(self) -> None:
+        """§5.1: stable-unit workers move to platforms; branches follow (``sim.social_change``)."""
+        self.social_change.step(self)
+
+    def recruit(self) -> None:
+        """§5.8: applicants, activists, probationary members, admission (``sim.recruitment``)."""
+        self.recruitment.step(self)
+
     def record(self) -> None:
         """§5.11: model-level outcomes from arrays, collected once per step."""
         self._outcomes = self._compute_outcomes()
@@ -316,12 +456,20 @@ class PartyBuildingModel(mesa.Model):
 
     # ------------------------------------------------------------------ API
     def _compute_outcomes(self) -> dict[str, float]:
-        return compute_outcomes(
+        w = self.world
+        self.load = model_load(self)  # §5.6 hours a week per member (sim.embedding)
+        out = compute_outcomes(
             member=self.member, x=self.x, home_branch=self.home_branch,
             engaged_level=self.params.engaged_level, active=self.active,
-            unit_branch=self.world.unit_branch, reached=self.reached, need=self.need,
+            unit_branch=w.unit_branch[w.unit_staff > 0],  # units that still have staff
+            reached=self.reached, need=self.need,
             branch_burden=self.branch_burden, branch_members=self.branch_members,
+            sensing_error=self.sensing_error, business_performance=self.business_performance,
         )
+        out.update(self.recruitment.outcomes(self))  # §5.8 recruits, new strata, pipeline
+        ids = self.member_ids
+        out["member_load"] = float(self.load[ids].mean()) if ids.size else 0.0
+        return out
 
     def outcomes(self) -> dict[str, float]:
         """The current value of every outcome (computed now if no step has run)."""

@@ -128,7 +128,8 @@ def build_layers(
     online_tail: float,
     online_platform_boost: float,
     rng: np.random.Generator,
-) -> dict[str, sp.csr_array]:
+    return_activity: bool = False,
+) -> dict[str, sp.csr_array] | tuple[dict[str, sp.csr_array], np.ndarray]:
     """Generate the work, residence and online layers.
 
     Args:
@@ -143,6 +144,8 @@ def build_layers(
         online_tail: Pareto exponent of online activity.
         online_platform_boost: activity multiplier of platform workers.
         rng: the generator spawned for the network from the model's seed.
+        return_activity: also return each person's online activity (the Chung-Lu weight),
+            which social change (``sim.social_change``) reuses to draw new online ties.
     """
     n = unit.size
     deg = np.where(platform, platform_work_degree, work_degree).astype(np.int64)
@@ -151,9 +154,10 @@ def build_layers(
     activity = rng.pareto(online_tail - 1, n) + 1.0
     activity = activity * np.where(platform, online_platform_boost, 1.0)
     orow, ocol = chung_lu(activity, online_degree, rng)
-    return {
+    layers = {
         "work": symmetric_adjacency(wr, wc, n),
         "residence": symmetric_adjacency(rr, rc, n),
         "online": symmetric_adjacency(orow, ocol, n),
     }
+    return (layers, activity) if return_activity else layers
 

@@ -17,8 +17,18 @@ OUTCOME_COLUMNS = (
     "effective_coverage",
     "floating_gap",
     "burden",
+    "sensing_error",
+    "business_performance",
     "unmet_needs",
     "members",
+    # recruitment (§5.8, sim.recruitment): full members admitted this step; share of the new
+    # strata and platform workers among the recruits of the last 52 weeks; applicants and
+    # activists per member; mean weekly hours of party work per member (sim.embedding)
+    "recruits",
+    "new_strata_recruit_share",
+    "applicants",
+    "activists",
+    "member_load",
 )
 
 
@@ -38,6 +48,8 @@ def compute_outcomes(
     need: np.ndarray,
     branch_burden: np.ndarray,
     branch_members: np.ndarray,
+    sensing_error: float = 0.0,
+    business_performance: float = 0.0,
 ) -> dict[str, float]:
     """All per-step outcomes.
 
@@ -49,7 +61,10 @@ def compute_outcomes(
     organisations included) attached to a branch; ``effective_coverage`` the share of masses
     within one tie (on a layer open to the member) of an engaged member of a branch that is not
     formalistic; ``floating_gap`` formal minus effective coverage; ``burden`` the mean paperwork
-    share over branches, weighted by members; ``unmet_needs`` the share of people with a need.
+    share over branches, weighted by members; ``sensing_error`` the top committee's mean absolute
+    error about branches' need and ``business_performance`` the mean performance index of units
+    with a branch (both computed by the model, ``sim.sensing`` and ``sim.fusion``);
+    ``unmet_needs`` the share of people with a need.
     """
     c = x[member]
     mass = ~member
@@ -68,6 +83,8 @@ def compute_outcomes(
         "effective_coverage": effective,
         "floating_gap": formal - effective,
         "burden": float((branch_burden * branch_members).sum() / weights) if weights else 0.0,
+        "sensing_error": float(sensing_error),
+        "business_performance": float(business_performance),
         "unmet_needs": _mean(need.astype(float)),
         "members": float(member.sum()),
     }

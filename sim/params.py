@@ -13,6 +13,7 @@ other default is an assumption, varied over the range given in its metadata.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -61,8 +62,14 @@ def _allowed(f: dataclasses.Field, kind: str) -> str:
     if lo is None and hi is None:
         return f"a {kind}"
     left = "(" if m.get("lo_open") else "["
-    lo_s = "-inf" if lo is None else f"{lo:g}"
-    hi_s = "inf" if hi is None else f"{hi:g}"
+
+    def fmt(v: float) -> str:
+        if float(v).is_integer():
+            return "2^63-1" if v == 2**63 - 1 else f"{int(v):,}"
+        return f"{v:g}"
+
+    lo_s = "-inf" if lo is None else fmt(lo)
+    hi_s = "inf" if hi is None else fmt(hi)
     right = ")" if hi is None else "]"
     return f"a {kind} in {left}{lo_s}, {hi_s}{right}"
 
@@ -76,13 +83,19 @@ def _base_type(tp: Any) -> tuple[type, bool]:
     return (origin or tp), False
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolved annotations of a params class (cached: sweeps validate many configs)."""
+    return typing.get_type_hints(cls)
+
+
 class Params:
     """Mixin that validates types and ranges of a dataclass after construction."""
 
     section: typing.ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _hints(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             key = f"{self.section}.{f.name}" if self.section else f.name
@@ -194,11 +207,18 @@ class ModelParams(Params):
     # --- branch capacity and its split (Appendix A: demand and burden)
     hours_base: float = spec(4.0, "hours a week a branch has regardless of size", 0, 1000)
     hours_per_member: float = spec(1.5, "hours a week each member adds to branch capacity", 0, 100)
-    base_demand: float = spec(6.0, "assessment demand reaching a branch (hours a week)", 0, 1000)
-    split_service: float = spec(0.4, "share of free capacity spent on service", 0, 1)
-    split_life: float = spec(0.4, "share of free capacity spent on organisational life", 0, 1)
-    split_business: float = spec(0.2, "share of free capacity spent on business integration",
-                                 0, 1)
+    base_demand: float = spec(2.0, "D0: base assessment indicators one work department issues "
+                              "a week at the top committee", 0, 1000)
+    hours_per_indicator: float = spec(0.55, "h: hours of branch paperwork one indicator costs "
+                                      "(calibrated: baseline demand about 6 hours a week)", 0, 100)
+    simplify_share: float = spec(0.3, "s: share of the demand each layer removes when assessment "
+                                 "is simplified downward", 0, 1)
+    split_service: float = spec(0.5, "weight of service in the free hours not spent on "
+                                "integration", 0, 1)
+    split_life: float = spec(0.5, "weight of organisational life in the free hours not spent on "
+                             "integration", 0, 1)
+    integration_life: float = spec(0.5, "share of integrated party-business work that also counts "
+                                   "as organisational life", 0, 1)
     formalism_level: float = spec(0.5, "paperwork share above which a branch's contacts are "
                                   "formalistic", 0, 1)
     # --- needs and service (§5.4)
@@ -252,6 +272,58 @@ class ModelParams(Params):
     org_call: float = spec(0.15, "motivation added by a call through a partnered organisation",
                            0, 2)
     rounds_per_week: int = spec(1, "cascade rounds R within one week", 1, 100)
+    # --- social change (§5.1; sim/social_change.py)
+    platform_shift: float = spec(0.01, "yearly share of people in stable units (state, "
+                                 "enterprise) who move to the platform sector", 0, 0.5)
+    social_change_every: int = spec(13, "weeks between batches of social change (a batch moves "
+                                    "the period's movers at once and rebuilds the network "
+                                    "operators once)", 1, 52)
+    # --- recruitment (§5.8; sim/recruitment.py)
+    recruit_threshold: float = spec(0.2, "x_a: identification above which a mass may apply to "
+                                    "join", 0, 1)
+    apply_rate: float = spec(0.00028, "r: weekly application chance per unit of identification "
+                             "above x_a", 0, 1)
+    youth_odds: float = spec(11.0, "relative odds that a person aged 35 or younger applies", 0,
+                             1000)
+    applicant_dropout: float = spec(0.5, "yearly share of applicants who withdraw", 0, 1)
+    activist_dropout: float = spec(0.1, "yearly share of activists who drop out", 0, 1)
+    activist_rate: float = spec(0.041, "activists a branch takes on a year per free hour a "
+                                "week of its capacity", 0, 10)
+    develop_rate: float = spec(0.023, "activists a branch develops into probationary members a "
+                               "year per free hour a week of its capacity", 0, 10)
+    activist_weeks: int = spec(26, "least weeks as an activist before development (party "
+                               "rules: half a year)", 0, 520)
+    probation_weeks: int = spec(52, "weeks on probation before full membership (party rules: "
+                                "one year)", 1, 520)
+    outreach_base: float = spec(0.3, "application and selection chance of new strata and "
+                                "platform workers relative to others, without outreach", 0, 1)
+    # --- social organisations (§5.9; sim/social_orgs.py)
+    org_relay: float = spec(0.5, "share of its engaged members' service hours a partnered "
+                            "organisation relays to its other members (all if it hosts a "
+                            "branch)", 0, 1)
+    # --- sensing (§5.3)
+    sensing_noise: float = spec(0.05, "sd of the noise in a branch's report of the need it sees",
+                                0, 1)
+    sensing_delay: int = spec(2, "weeks a report takes to cross one layer of the hierarchy", 0,
+                              52)
+    support_hours: float = spec(0.2, "support hours a week the committees hand out per branch "
+                                "member, by perceived need", 0, 100)
+    # --- party-business integration (§5.7)
+    business_base: float = spec(0.5, "p0: business performance index without integration", 0, 1)
+    business_lift: float = spec(0.8, "b1: linear gain of integrated effort", 0, 10, lo_open=True)
+    business_curvature: float = spec(1.0, "b2: quadratic loss of integrated effort (b1 < 2 b2)",
+                                     0, 10, lo_open=True)
+    business_displacement: float = spec(0.3, "b3: loss per unit of effort when party work "
+                                        "replaces business (generalized)", 0, 10)
+    business_noise: float = spec(0.02, "sd of the noise in observed business performance", 0, 1)
+    effort_spread: float = spec(0.05, "sd of branches' initial integration effort around the "
+                                "policy value", 0, 1)
+    code_learning: float = spec(0.2, "p2: weekly rate at which the code learns from "
+                                "better-performing branches (outcome evaluation)", 0, 1)
+    socialisation: float = spec(0.05, "p1: weekly rate at which branches adopt the code (outcome "
+                                "evaluation)", 0, 1)
+    exploration: float = spec(0.03, "sd of a branch's weekly trial-and-error in its effort "
+                              "(outcome evaluation)", 0, 1)
 
     def check(self) -> None:
         total = self.share_state + self.share_enterprise + self.share_platform
@@ -260,10 +332,16 @@ class ModelParams(Params):
                 f"model.share_state + share_enterprise + share_platform = {total:g}: "
                 "must be at most 1"
             )
-        split = self.split_service + self.split_life + self.split_business
+        split = self.split_service + self.split_life
         if abs(split - 1) > 1e-6:
             raise ConfigError(
-                f"model.split_service + split_life + split_business = {split:g}: must be 1"
+                f"model.split_service + split_life = {split:g}: must be 1"
+            )
+        if self.business_lift >= 2 * self.business_curvature:
+            raise ConfigError(
+                f"model.business_lift = {self.business_lift:g}: must be below 2 * "
+                f"model.business_curvature ({2 * self.business_curvature:g}) so that the "
+                "integrated performance peaks inside (0, 1)"
             )
         if self.branch_max_members < self.branch_min_members:
             raise ConfigError(
@@ -279,14 +357,17 @@ class PolicyParams(Params):
     The headline levers ``coverage``, ``embedding`` and ``openness`` are what the default
     experiment varies. Their meaning:
 
-    * ``coverage`` (boundaryless coverage, paper 2.1): the chance that a work unit without a
-      branch of its own under the party rules (a small unit, a platform organisation) is brought
-      into a joint or platform branch, and that a member left without any branch is taken in by
-      an online branch.
+    * ``coverage`` (boundaryless coverage, paper 2.1): the chance that a small traditional unit
+      (state or enterprise, too few members for a branch of its own) is brought into a joint
+      branch. Its sub-levers ``platform_coverage`` (platform organisations get a branch) and
+      ``online_branches`` (share of members left without any branch that an online branch takes
+      in) take its value when unset.
     * ``embedding`` (localized embedding, paper 2.2): the share of in-unit members registered in
       their residential community (dual registration), who therefore also serve neighbours.
     * ``openness`` (open party building, paper 4): how far branch activities are open to the
-      masses, service reaches private needs, and social organisations are partners.
+      masses, service reaches private needs, and social organisations are partners. Its
+      sub-levers ``new_strata_outreach``, ``social_org_partnership``, ``open_activities`` and
+      ``care_service`` take its value when unset (:meth:`lever` resolves them).
     """
 
     section: typing.ClassVar[str] = "policy"
@@ -302,6 +383,59 @@ class PolicyParams(Params):
                                     "dual-registered members")
     responsiveness: float = spec(0.3, "weekly chance a member's own problem is answered through "
                                  "the party channel", 0, 1)
+    # --- foundation dimension in depth (paper 2): null takes policy.coverage
+    platform_coverage: float | None = spec(None, "chance that a platform organisation gets a "
+                                           "branch (null: policy.coverage)", 0, 1)
+    online_branches: float | None = spec(None, "share of otherwise unattached members an online "
+                                         "branch takes in (null: policy.coverage)", 0, 1)
+    # --- openness dimension in depth (paper 4): null takes policy.openness
+    new_strata_outreach: float | None = spec(None, "outreach to new strata and platform workers "
+                                             "in recruitment (null: policy.openness)", 0, 1)
+    social_org_partnership: float | None = spec(None, "share of social organisations partnered "
+                                                "with the party (null: policy.openness)", 0, 1)
+    open_activities: float | None = spec(None, "how far branch activities are open to the "
+                                         "masses (null: policy.openness)", 0, 1)
+    care_service: float | None = spec(None, "how far service reaches private needs, not only "
+                                      "public affairs (null: policy.openness)", 0, 1)
+
+    #: Sub-lever -> the headline lever whose value it takes when left unset (null).
+    LEVER_PARENTS: typing.ClassVar[dict[str, str]] = {
+        "platform_coverage": "coverage",
+        "online_branches": "coverage",
+        "new_strata_outreach": "openness",
+        "social_org_partnership": "openness",
+        "open_activities": "openness",
+        "care_service": "openness",
+    }
+
+    def lever(self, name: str) -> float:
+        """The effective value of a lever: a sub-lever left unset takes its headline lever's.
+
+        Args:
+            name: a field name, e.g. ``"care_service"`` or ``"coverage"``.
+        """
+        value = getattr(self, name)
+        if value is None:
+            value = getattr(self, self.LEVER_PARENTS[name])
+        return float(value)
+    # --- subject dimension: the hierarchy's assessment and sensing (paper 1; DESIGN §5.2-5.3)
+    escalation: float = spec(0.1, "margin each layer adds to the assessment it passes down "
+                             "(层层加码)", 0, 10)
+    unified_table: bool = spec(False, "one unified assessment table instead of one per work "
+                               "department (一表统管)")
+    simplify_downward: bool = spec(False, "each layer simplifies the assessment it passes down "
+                                   "instead of adding to it (越往下考核越简化)")
+    trace_requirement: float = spec(0.5, "documentation each indicator must leave behind, as a "
+                                    "share of the indicator (留痕)", 0, 10)
+    sensing_fidelity: float = spec(0.8, "share of a report's information that survives one layer "
+                                   "(Williamson control loss)", 0, 1, lo_open=True)
+    # --- integration dimension: party work and business (paper 3; DESIGN §5.7)
+    fusion_mode: str = spec("isolated", "how party work relates to the unit's business",
+                            choices=("narrowed", "isolated", "integrated", "generalized"))
+    integration_effort: float = spec(0.2, "B: share of a branch's free hours meant for work with "
+                                     "the unit's business", 0, 1)
+    evaluation: str = spec("traces", "what the assessment looks at: records (traces) or results "
+                           "(outcomes)", choices=("traces", "outcomes"))
 
 
 @dataclass(frozen=True)

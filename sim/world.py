@@ -4,9 +4,10 @@ People live in residential communities and, if employed, work in units of one of
 sectors (state organs and public institutions, enterprises, platform organisations). Members
 are drawn at the calibrated share with sector-specific odds. Branches follow the party's rules:
 a unit with at least three full members forms its own branch, splitting above fifty; smaller
-units join joint branches of up to five units when coverage work reaches them; platform
-organisations get a branch only through coverage policy; members outside work sit in community
-branches; members left without any branch join an online branch (coverage policy) or float.
+traditional units join joint branches of up to five units when coverage work reaches them
+(``policy.coverage``); platform organisations get a branch only through coverage of the new
+sectors (``policy.platform_coverage``); members outside work sit in community branches; members
+left without any branch join their street's online branch (``policy.online_branches``) or float.
 A committee hierarchy with work departments sits above the branches, and social organisations
 recruit their members mostly from one community.
 
@@ -53,6 +54,7 @@ class World:
     age: np.ndarray  # uint8, years
     member: np.ndarray  # bool, party member
     layers: dict[str, sp.csr_array]
+    online_activity: np.ndarray  # float, Chung-Lu weight of each person on the online layer
     # units
     unit_sector: np.ndarray  # int8
     unit_community: np.ndarray  # int32
@@ -72,6 +74,14 @@ class World:
     unit_branch: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     home_branch: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     dual_registered: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    # per unit: how many own branches it has (split above the maximum), how many people work in
+    # it now, and the uniform draw that decides whether coverage work reaches it (kept, so a
+    # unit that later loses its own branch meets the same draw: common random numbers)
+    unit_branch_count: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    unit_staff: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    unit_cover_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # per community: its first community branch (-1 if none)
+    community_branch: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
 
     @property
     def people(self) -> int:
@@ -251,13 +261,26 @@ def _split_rank(group: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray
     return rank, sz
 
 
+def street_first_community(w: World) -> np.ndarray:
+    """For each committee id, the first community of its street (-1 for higher committees).
+
+    An online branch sits, for the hierarchy, in its street's first community.
+    """
+    first = np.full(w.committee_level.size, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, w.street_of_community, np.arange(w.street_of_community.size))
+    return np.where(first == np.iinfo(np.int64).max, -1, first)
+
+
 def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random.Generator) -> None:
     """Lay branches over the members by the party's rules and the coverage policy (in place).
 
     Order of the rules: own branches of traditional units with enough members (split above the
-    maximum); joint branches of covered small units; branches of covered platform organisations;
-    community branches for members outside work; online branches for a share of the members
-    still unattached. Everyone else floats. Dual registration is drawn last.
+    maximum); joint branches of small traditional units that coverage work reaches (chance
+    ``policy.coverage`` per unit); branches of platform organisations that coverage of the new
+    sectors reaches (chance ``policy.platform_coverage`` per organisation, even when it has no
+    member yet: a branch on paper); community branches for members outside work; online
+    branches, one set per street committee, for a share ``policy.online_branches`` of the
+    members still unattached. Everyone else floats. Dual registration is drawn last.
     """
     n, n_units = w.people, w.units
     member = w.member
@@ -266,10 +289,13 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
     staff = np.bincount(w.unit[w.unit >= 0], minlength=n_units)
     traditional = w.unit_sector != PLATFORM
     coverage = policy.coverage
+    platform_coverage = policy.lever("platform_coverage")
+    online_share = policy.lever("online_branches")
 
     kinds: list[np.ndarray] = []
     comms: list[np.ndarray] = []
     unit_branch = np.full(n_units, -1, np.int32)
+    unit_count = np.zeros(n_units, np.int32)
     home = np.full(n, -1, np.int32)
     next_b = 0
 
@@ -283,6 +309,7 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         count = np.zeros(n_units, np.int64)
         count[sel] = nb
         unit_branch[sel] = first[sel]
+        unit_count[sel] = nb
         people = np.flatnonzero(in_unit & units_mask[np.maximum(w.unit, 0)] & (w.unit >= 0))
         rank, _ = _split_rank(w.unit[people], rng)
         u = w.unit[people]
@@ -295,7 +322,8 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
     own = traditional & (m_unit >= p.branch_min_members)
     split_units(own, UNIT)
     # 2. small traditional units reached by coverage work: joint branches of up to k units
-    small = traditional & ~own & (staff > 0) & (rng.random(n_units) < coverage)
+    cover_draw = rng.random(n_units)
+    small = traditional & ~own & (staff > 0) & (cover_draw < coverage)
     sel = np.flatnonzero(small)
     if sel.size:
         sel = sel[np.argsort(w.unit_community[sel], kind="stable")]  # neighbours join up
@@ -308,38 +336,53 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         kinds.append(np.full(n_joint, JOINT, np.int8))
         comms.append(w.unit_community[first_unit])
         next_b += n_joint
-    # 3. platform organisations reached by coverage work
-    plat = ~traditional & (staff > 0) & (rng.random(n_units) < coverage)
+    # 3. platform organisations reached by coverage of the new sectors
+    plat_draw = rng.random(n_units)
+    cover_draw = np.where(traditional, cover_draw, plat_draw)
+    plat = ~traditional & (staff > 0) & (plat_draw < platform_coverage)
     split_units(plat, PLATFORM_BRANCH)
     # 4. members outside work: community branches (split above the maximum)
+    n_comm = w.street_of_community.size
+    community_branch = np.full(n_comm, -1, np.int32)
     outside = np.flatnonzero(member & (w.unit < 0))
     if outside.size:
         c = w.community[outside]
-        m_comm = np.bincount(c)
+        m_comm = np.bincount(c, minlength=n_comm)
         nb_comm = np.maximum(1, -(-m_comm // p.branch_max_members)) * (m_comm > 0)
         first = next_b + np.cumsum(nb_comm) - nb_comm
         rank, _ = _split_rank(c, rng)
         home[outside] = first[c] + rank % np.maximum(nb_comm[c], 1)
         has = np.flatnonzero(nb_comm)
+        community_branch[has] = first[has]
         kinds.append(np.full(nb_comm.sum(), COMMUNITY, np.int8))
         comms.append(np.repeat(has, nb_comm[has]).astype(np.int32))
         next_b += int(nb_comm.sum())
-    # 5. members still unattached: online branches take a share of them
+    # 5. members still unattached: their street's online branches take a share of them
     loose = np.flatnonzero(member & (home < 0))
-    taken = loose[rng.random(loose.size) < coverage]
-    if taken.size:
-        taken = rng.permutation(taken)
-        ob = np.arange(taken.size) // p.branch_max_members
-        home[taken] = next_b + ob
-        n_ob = int(ob.max()) + 1
-        kinds.append(np.full(n_ob, ONLINE, np.int8))
-        comms.append(w.community[taken[:: p.branch_max_members]][:n_ob])
-        next_b += n_ob
+    take_draw, deal_draw = rng.random((2, loose.size))  # drawn whatever the lever (paired runs)
+    if online_share > 0:
+        offset = int(w.street_of_community.min())
+        local_of_comm = w.street_of_community - offset
+        n_street = int(local_of_comm.max()) + 1
+        taken = take_draw < online_share
+        local = local_of_comm[w.community[loose[taken]]]
+        m_street = np.bincount(local, minlength=n_street)
+        nb_street = -(-m_street // p.branch_max_members)
+        first = next_b + np.cumsum(nb_street) - nb_street
+        home[loose[taken]] = first[local] + np.floor(
+            deal_draw[taken] * nb_street[local]).astype(np.int64)
+        kinds.append(np.full(nb_street.sum(), ONLINE, np.int8))
+        comms.append(np.repeat(street_first_community(w)[offset:], nb_street))
+        next_b += int(nb_street.sum())
 
     w.branch_kind = np.concatenate(kinds) if kinds else np.empty(0, np.int8)
     w.branch_community = (np.concatenate(comms) if comms else np.empty(0)).astype(np.int32)
     w.branch_committee = w.street_of_community[w.branch_community]
     w.unit_branch = unit_branch
+    w.unit_branch_count = unit_count
+    w.unit_staff = staff.astype(np.int64)
+    w.unit_cover_draw = cover_draw
+    w.community_branch = community_branch
     w.home_branch = home
     # dual registration applies to members whose branch sits at their workplace or online
     at_work = (home >= 0) & (w.branch_kind[np.maximum(home, 0)] != COMMUNITY)
@@ -352,16 +395,17 @@ def build_world(
 ) -> World:
     """Build the whole world from two generators spawned from the model's seed."""
     pop = build_population(p, rng_world)
-    layers = build_layers(
+    layers, activity = build_layers(
         pop["unit"], pop["community"], pop["sector"] == PLATFORM,
         work_degree=p.work_degree, platform_work_degree=p.platform_work_degree,
         residence_degree=p.residence_degree, residence_rewire=p.residence_rewire,
         online_degree=p.online_degree, online_tail=p.online_tail,
-        online_platform_boost=p.online_platform_boost, rng=rng_network,
+        online_platform_boost=p.online_platform_boost, rng=rng_network, return_activity=True,
     )
     n_comm = int(pop["community"].max()) + 1
     hier = build_hierarchy(p, n_comm)
     orgs, org_comm = build_social_orgs(p, pop["community"], rng_world)
-    w = World(layers=layers, org_members=orgs, org_community=org_comm, **pop, **hier)
+    w = World(layers=layers, online_activity=activity, org_members=orgs, org_community=org_comm,
+              **pop, **hier)
     form_branches(w, p, policy, rng_world)
     return w

@@ -1,0 +1,5 @@
+"""Experiment runners: the command line, result files with provenance, and figures.
+
+``experiments.run`` owns the command line and output folders, ``experiments.results`` reads and
+writes Parquet result files, and ``experiments.figures`` draws figures from those files only.
+"""

@@ -1,0 +1,379 @@
+"""Recruitment of new members and of the new strata (DESIGN §5.8, Appendix A; paper 4.1).
+
+Paper 4.1 asks branches to develop advanced elements of the new social strata and to adapt
+how they find, train and admit them. The pipeline follows the party's rules on developing
+members (中国共产党发展党员工作细则, 2014) in four stages held by masses:
+
+    none -> applicant (入党申请人) -> activist (入党积极分子) -> probationary member (预备党员)
+         -> full member (``model.admit``)
+
+* **Applying.** A mass j in no stage applies with weekly probability
+  ``r * max(0, x_j - x_a) * y_j * o_j`` (Appendix A), where ``x_j`` is identification, ``y_j``
+  the youth odds (``model.youth_odds`` for people aged 35 or younger, else 1; the communique's
+  83.7% of new members aged 35 or younger is the pattern this reproduces) and ``o_j`` the
+  outreach weight: 1 for most people, ``b + (1 - b) * policy.new_strata_outreach`` for the new
+  strata and platform workers (``b = model.outreach_base``: without outreach the party reaches
+  them less; with full outreach as well as anyone).
+* **Developing branch.** The branch that develops a person is the branch of their work unit, if
+  it has members, else their residential community's branch; without either nobody develops
+  them (they can still withdraw).
+* **Capacity.** Development takes members' time. Each branch earns, every week,
+  ``activist_rate * F_b / 52`` slots for taking on activists and ``develop_rate * F_b / 52``
+  slots for developing activists into probationary members, where ``F_b`` is its free hours
+  (capacity after paperwork, ``sim.assessment``): a branch buried in paperwork develops fewer.
+  Credit is banked up to one person. A branch promotes at most ``floor(credit)`` people a week
+  at each step, chosen at random among its eligible candidates with weight ``o_j`` (outreach
+  also raises the chance to be developed). So promotions never exceed capacity.
+* **Durations.** Activists are developed only after ``model.activist_weeks`` (26: at least half
+  a year); probationary members become full members after exactly ``model.probation_weeks``
+  (52: one year), joining the branch that developed them (or, if it is gone, their street's
+  online branch with chance ``policy.online_branches``; else they float).
+* **Withdrawal.** Applicants and activists leave the pipeline at yearly rates
+  ``model.applicant_dropout`` and ``model.activist_dropout``; probationary members all pass.
+
+**Steady-state start.** At build time the pipeline is filled at the 2024 communique's ratios to
+members (applicants 21.4%, activists 10.6%, probationary members 2.1%, i.e. one year of
+admissions), spread over branches in proportion to their free hours and, within a branch, drawn
+among masses in proportion to their application weight. Activists get tenures from the
+steady-state distribution of the stage (exponential dropout before week 26, dropout plus
+promotion after), probationary members uniform tenures over the year, so admissions and
+developments flow at their steady rates from the first week. The calibrated defaults of
+``apply_rate``, ``activist_rate`` and ``develop_rate`` keep the ratios near their targets over
+the run (measured in ``docs/ODD.md``).
+
+Everything is vectorised over the people in the pipeline (a few percent of the population); the
+only per-person loop is inside ``model.admit`` (a handful of recruits a week).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.social_change import online_pickup
+from sim.world import COMMUNITY, PLATFORM
+
+if TYPE_CHECKING:
+    from sim.model import PartyBuildingModel
+
+NO_STAGE, APPLICANT, ACTIVIST, PROBATIONARY = 0, 1, 2, 3
+STAGES = ("none", "applicant", "activist", "probationary")
+
+#: Calibration targets, per member (2024 party statistical communique, June 2025):
+#: 21.42 M applicants, 10.61 M activists and 2.131 M new members for 100.271 M members.
+TARGET_APPLICANTS = 21.42 / 100.271
+TARGET_ACTIVISTS = 10.61 / 100.271
+TARGET_NEW_MEMBERS = 2.131 / 100.271
+#: Share of new members aged 35 or younger (2024 communique): a pattern to reproduce.
+TARGET_YOUNG_SHARE = 0.837
+#: Weeks in the rolling window of the recruitment outcomes.
+WINDOW = 52
+
+
+def outreach_weight(new_groups: np.ndarray, base: float, outreach: float) -> np.ndarray:
+    """o_j: 1, or ``base + (1 - base) * outreach`` for the new strata and platform workers."""
+    return np.where(new_groups, base + (1.0 - base) * outreach, 1.0)
+
+
+def application_chance(
+    x: np.ndarray, threshold: float, rate: float, weight: np.ndarray
+) -> np.ndarray:
+    """Weekly chance to apply: ``rate * max(0, x - threshold) * weight``, capped at 1."""
+    return np.minimum(rate * np.maximum(x - threshold, 0.0) * weight, 1.0)
+
+
+def bernoulli_thinned(chance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices i with independent draws ``u_i < chance_i``, for many small chances.
+
+    Exact thinning: with ``c = max(chance)``, a Binomial(n, c) number of indices is drawn
+    uniformly without replacement and each is kept with probability ``chance_i / c``. Each
+    index ends up kept with probability ``chance_i``, independently, at a cost of random draws
+    proportional to the expected number kept rather than to n.
+    """
+    top = float(chance.max()) if chance.size else 0.0
+    if top <= 0:
+        return np.empty(0, np.int64)
+    k = rng.binomial(chance.size, top)
+    pick = rng.choice(chance.size, k, replace=False) if k else np.empty(0, np.int64)
+    keep = rng.random(pick.size) * top < chance[pick]
+    return np.sort(pick[keep])
+
+
+def select_within_capacity(
+    candidates: np.ndarray,
+    branch: np.ndarray,
+    weight: np.ndarray,
+    slots: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick at most ``slots[b]`` candidates in each branch ``b``, with chance ~ weight.
+
+    Weighted sampling without replacement by Gumbel keys (``log w - log(-log u)``), ranked
+    inside each branch.
+
+    Args:
+        candidates: person ids.
+        branch: developing branch of each candidate (>= 0).
+        weight: positive weight of each candidate.
+        slots: whole number of places per branch.
+        rng: generator.
+
+    Returns:
+        The chosen person ids and their rank inside their branch (0 = first chosen).
+    """
+    if candidates.size == 0:
+        return candidates, np.empty(0, np.int64)
+    with np.errstate(divide="ignore"):
+        keys = np.log(weight) - np.log(-np.log(rng.random(candidates.size)))
+    order = np.lexsort((-keys, branch))
+    b = branch[order]
+    new_block = np.r_[True, b[1:] != b[:-1]]
+    start = np.maximum.accumulate(np.where(new_block, np.arange(b.size), 0))
+    rank = np.arange(b.size) - start
+    take = rank < slots[b]
+    return candidates[order][take], rank[take]
+
+
+def development_branch(model: PartyBuildingModel, pids: np.ndarray) -> np.ndarray:
+    """The branch that develops each person: the unit's (if it has members), else community's."""
+    w = model.world
+    unit = w.unit[pids]
+    ub = np.where(unit >= 0, w.unit_branch[np.maximum(unit, 0)], -1)
+    ok = ub >= 0
+    ok[ok] = model.branch_members[ub[ok]] > 0
+    return np.where(ok, ub, w.community_branch[w.community[pids]]).astype(np.int64)
+
+
+def _round_stochastic(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    base = np.floor(x)
+    return (base + (rng.random(x.size) < x - base)).astype(np.int64)
+
+
+class Recruitment:
+    """The recruitment pipeline's state (stage and entry week per person) and its weekly step.
+
+    Args:
+        model: a model whose branches, burden and identification are initialised.
+    """
+
+    def __init__(self, model: PartyBuildingModel):
+        p, w = model.params, model.world
+        n = w.people
+        self.stage = np.zeros(n, np.int8)
+        self.since = np.zeros(n, np.int32)  # week the person entered the current stage
+        self.youth = np.where(w.age <= 35, p.youth_odds, 1.0)
+        self._weights: tuple[np.ndarray, np.ndarray] | None = None
+        self._weights_key = -1
+        nb = w.branches
+        self.credit_activist = model.rng.random(nb)  # fractional credit: uniform in steady state
+        self.credit_develop = model.rng.random(nb)
+        # rolling window of recruits (all, new strata or platform, aged 35 or younger)
+        self._window = np.zeros((3, WINDOW), np.int64)
+        self.totals = np.zeros(3, np.int64)
+        self.recruits = 0
+        # what the last step did, for tests and diagnostics
+        self.last: dict[str, np.ndarray] = {}
+        self._init_pipeline(model)
+
+    # ------------------------------------------------------------------ helpers
+    def new_groups(self, model: PartyBuildingModel) -> np.ndarray:
+        """Whether each person belongs to the new strata or works on a platform."""
+        w = model.world
+        return w.new_strata | (w.sector == PLATFORM)
+
+    def weight(self, model: PartyBuildingModel) -> tuple[np.ndarray, np.ndarray]:
+        """(application weight y_j o_j, outreach weight o_j) of every person.
+
+        Cached until social change moves someone (sectors are all they depend on).
+        """
+        key = model.social_change.moved if hasattr(model, "social_change") else 0
+        if self._weights is None or self._weights_key != key:
+            p = model.params
+            reach = outreach_weight(self.new_groups(model), p.outreach_base,
+                                    model.policy.lever("new_strata_outreach"))
+            self._weights = ((self.youth * reach).astype(np.float32), reach)
+            self._weights_key = key
+        return self._weights
+
+    def free_hours(self, model: PartyBuildingModel) -> np.ndarray:
+        """Hours a week each branch has after paperwork."""
+        return np.maximum(model.branch_capacity * (1.0 - model.branch_burden), 0.0)
+
+    def _fit(self, nb: int) -> None:
+        """Keep the per-branch credits as long as the branch arrays."""
+        for name in ("credit_activist", "credit_develop"):
+            arr = getattr(self, name)
+            if arr.size < nb:
+                setattr(self, name, np.concatenate([arr, np.zeros(nb - arr.size)]))
+
+    # ------------------------------------------------------------------ start
+    def _init_pipeline(self, model: PartyBuildingModel) -> None:
+        """Fill the stages at the steady state of the calibrated pipeline (see module doc)."""
+        p, rng = model.params, model.rng
+        members = float(model.member.sum())
+        free = self.free_hours(model)
+        if members == 0 or free.sum() <= 0:
+            return
+        masses = np.flatnonzero(~model.member)
+        apply_w, reach = self.weight(model)
+        like = apply_w[masses] * np.maximum(model.x[masses] - p.recruit_threshold, 0.0)
+        dev = development_branch(model, masses)
+        ok = (dev >= 0) & (like > 0)
+        # branches with nobody to develop (online branches, empty pools) hold no stock
+        develops = np.bincount(dev[ok], minlength=free.size) > 0
+        if not np.any(develops & (free > 0)):
+            return
+        share = free * develops / (free * develops).sum()
+        targets = {
+            PROBATIONARY: TARGET_NEW_MEMBERS * p.probation_weeks / 52.0,
+            ACTIVIST: TARGET_ACTIVISTS,
+            APPLICANT: TARGET_APPLICANTS,
+        }
+        per_branch = {s: _round_stochastic(t * members * share, rng) for s, t in targets.items()}
+        slots = sum(per_branch.values())
+        chosen, rank = select_within_capacity(masses[ok], dev[ok], like[ok], slots, rng)
+        b = development_branch(model, chosen)
+        # inside a branch: the first ranks are probationary, then activists, then applicants
+        n_p, n_k = per_branch[PROBATIONARY][b], per_branch[ACTIVIST][b]
+        stage = np.where(rank < n_p, PROBATIONARY, np.where(rank < n_p + n_k, ACTIVIST,
+                                                            APPLICANT))
+        self.stage[chosen] = stage
+        # tenures (weeks already spent in the stage at week 0)
+        tenure = np.zeros(chosen.size)
+        is_p = stage == PROBATIONARY
+        tenure[is_p] = rng.integers(0, p.probation_weeks, is_p.sum())
+        d_k = -np.log1p(-min(p.activist_dropout, 1 - 1e-9)) / 52.0
+        d_a = -np.log1p(-min(p.applicant_dropout, 1 - 1e-9)) / 52.0
+        inflow = p.activist_rate * (free * develops).sum() / 52.0  # activists a week
+        is_k = stage == ACTIVIST
+        tenure[is_k] = self._activist_tenure(is_k.sum(), inflow, d_k, TARGET_ACTIVISTS * members,
+                                             p.activist_weeks, rng)
+        is_a = stage == APPLICANT
+        stay = 1.0 / max(d_a + inflow / max(TARGET_APPLICANTS * members, 1.0), 1e-6)
+        tenure[is_a] = np.minimum(rng.exponential(stay, is_a.sum()), 520)
+        self.since[chosen] = -np.floor(tenure).astype(np.int32)
+
+    @staticmethod
+    def _activist_tenure(k: int, inflow: float, d: float, stock: float, minimum: int,
+                         rng: np.random.Generator) -> np.ndarray:
+        """Tenures from the stage's steady state: dropout ``d`` before ``minimum`` weeks, then
+        dropout plus promotion at the rate that keeps the stock."""
+        if k == 0:
+            return np.zeros(0)
+        young = inflow * (-np.expm1(-d * minimum)) / d if d > 0 else inflow * minimum
+        old = stock - young
+        survive = inflow * np.exp(-d * minimum)
+        if old <= 0 or survive <= 0:
+            return rng.uniform(0, max(stock / max(inflow, 1e-9), 1.0), k)
+        rate = survive / old  # total exit rate after the minimum (d + promotion)
+        is_young = rng.random(k) < young / stock
+        u = rng.random(k)
+        t_young = -np.log1p(-u * (-np.expm1(-d * minimum))) / d if d > 0 else u * minimum
+        t_old = minimum + rng.exponential(1.0 / rate, k)
+        return np.where(is_young, t_young, t_old)
+
+    # ------------------------------------------------------------------ weekly step
+    def step(self, model: PartyBuildingModel) -> None:
+        """One week of the pipeline: withdrawals, admissions, promotions, applications."""
+        p, rng, week = model.params, model.rng, model.week
+        nb = model.world.branches
+        self._fit(nb)
+        free = self.free_hours(model)
+        self.credit_activist = np.minimum(self.credit_activist + p.activist_rate * free / 52.0,
+                                          1.0)
+        self.credit_develop = np.minimum(self.credit_develop + p.develop_rate * free / 52.0, 1.0)
+        apply_w, reach = self.weight(model)
+
+        pipe = pipe_all = np.flatnonzero(self.stage > 0)
+        stage = self.stage[pipe]
+        # 1. withdrawals
+        weekly = np.array([0.0, p.applicant_dropout, p.activist_dropout, 0.0])
+        hazard = -np.expm1(np.log1p(-np.minimum(weekly, 1 - 1e-12)) / 52.0)
+        quit_ = rng.random(pipe.size) < hazard[stage]
+        self.stage[pipe[quit_]] = NO_STAGE
+        pipe, stage = pipe[~quit_], stage[~quit_]
+        tenure = week - self.since[pipe]
+        dev = development_branch(model, pipe)
+        # 2. probation complete: full members
+        due = (stage == PROBATIONARY) & (tenure >= p.probation_weeks)
+        admitted = pipe[due]
+        self._admit(model, admitted, dev[due])
+        # 3. activists developed into probationary members, within capacity
+        elig = (stage == ACTIVIST) & (tenure >= p.activist_weeks) & (dev >= 0)
+        slots = np.floor(self.credit_develop).astype(np.int64)
+        developed, _ = select_within_capacity(pipe[elig], dev[elig], reach[pipe[elig]], slots,
+                                              rng)
+        dev_branch = development_branch(model, developed)
+        np.subtract.at(self.credit_develop, dev_branch, 1.0)
+        self.stage[developed] = PROBATIONARY
+        self.since[developed] = week
+        # 4. applicants taken on as activists, within capacity
+        elig = (stage == APPLICANT) & (dev >= 0)
+        slots_a = np.floor(self.credit_activist).astype(np.int64)
+        activated, _ = select_within_capacity(pipe[elig], dev[elig], reach[pipe[elig]], slots_a,
+                                              rng)
+        act_branch = development_branch(model, activated)
+        np.subtract.at(self.credit_activist, act_branch, 1.0)
+        self.stage[activated] = ACTIVIST
+        self.since[activated] = week
+        # 5. new applications
+        chance = application_chance(model.x, np.float32(p.recruit_threshold),
+                                    np.float32(p.apply_rate), apply_w)
+        chance[model.member | (self.stage != NO_STAGE)] = 0.0
+        chance[pipe_all[quit_]] = 0.0  # who withdrew this week does not reapply at once
+        applied = bernoulli_thinned(chance, rng)
+        self.stage[applied] = APPLICANT
+        self.since[applied] = week
+        self.last = {
+            "admitted": admitted, "developed": developed, "developed_branch": dev_branch,
+            "develop_slots": slots, "activated": activated, "activated_branch": act_branch,
+            "activist_slots": slots_a, "applied": applied, "withdrew": np.flatnonzero(quit_),
+        }
+
+    def _admit(self, model: PartyBuildingModel, pids: np.ndarray, branch: np.ndarray) -> None:
+        """Probationary members who completed the year become full members."""
+        w = model.world
+        new = self.new_groups(model)[pids]
+        young = w.age[pids] <= 35
+        slot = model.week % WINDOW
+        self._window[:, slot] = (pids.size, int(new.sum()), int(young.sum()))
+        self.totals += self._window[:, slot]
+        self.recruits = int(pids.size)
+        self.stage[pids] = NO_STAGE
+        if pids.size == 0:
+            return
+        branch = branch.copy()
+        lost = branch < 0
+        if lost.any():
+            draw = model.rng.random(lost.sum())
+            online = draw < model.policy.lever("online_branches")
+            found = np.full(lost.sum(), -1, np.int64)
+            found[online] = online_pickup(model, pids[lost][online])
+            branch[lost] = found
+        model.admit(pids, branch)
+        at_work = (branch >= 0) & (w.branch_kind[np.maximum(branch, 0)] != COMMUNITY)
+        model.dual_registered[pids] = at_work & (
+            model.rng.random(pids.size) < model.policy.embedding)
+
+    # ------------------------------------------------------------------ outcomes
+    def outcomes(self, model: PartyBuildingModel) -> dict[str, float]:
+        """Per-step recruitment outcomes (see ``sim.outcomes``)."""
+        members = float(model.member.sum())
+        window = self._window.sum(axis=1)
+        counts = np.bincount(self.stage, minlength=4)
+        return {
+            "recruits": float(self.recruits),
+            "new_strata_recruit_share": float(window[1] / window[0]) if window[0] else 0.0,
+            "applicants": float(counts[APPLICANT] / members) if members else 0.0,
+            "activists": float(counts[ACTIVIST] / members) if members else 0.0,
+        }
+
+    def summary(self, model: PartyBuildingModel) -> dict[str, float]:
+        """Totals since the start: recruits, share of new groups and share aged 35 or younger."""
+        total, new, young = (int(v) for v in self.totals)
+        return {
+            "recruits_total": float(total),
+            "new_strata_share_total": new / total if total else float("nan"),
+            "young_share_total": young / total if total else float("nan"),
+        }

@@ -1,0 +1,103 @@
+"""Openness (DESIGN §5.4, §5.5, §5.9; paper 4): the sub-levers and social organisations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import ModelParams, PartyBuildingModel, PolicyParams, load_config
+from sim.social_orgs import relay_weights
+
+SUB_LEVERS = ("new_strata_outreach", "social_org_partnership", "open_activities",
+              "care_service")
+
+
+def assert_positive(diffs: list[float]) -> None:
+    d = np.asarray(diffs)
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    assert d.mean() > 3 * se, f"mean difference {d.mean():.4f} not above 3 SE ({se:.4f})"
+
+
+@pytest.mark.parametrize("name", SUB_LEVERS)
+def test_sub_levers_take_openness_when_unset(name):
+    policy = PolicyParams(openness=0.7)
+    assert getattr(policy, name) is None
+    assert policy.lever(name) == 0.7
+    assert PolicyParams(openness=0.7, **{name: 0.2}).lever(name) == 0.2
+    assert policy.lever("openness") == 0.7
+
+
+def test_sub_levers_from_config():
+    cfg = load_config(["policy=openness", "policy.care_service=0.1"])
+    assert cfg.policy.lever("care_service") == 0.1
+    assert cfg.policy.lever("open_activities") == cfg.policy.openness
+    assert load_config(["policy.online_branches=null"]).policy.online_branches is None
+    assert load_config(["policy=foundation"]).policy.lever("platform_coverage") >= 0.9
+
+
+def test_partnership_lever_sets_partnered_organisations():
+    none = PartyBuildingModel(ModelParams(people=5000), PolicyParams(social_org_partnership=0.0),
+                              rng=1)
+    every = PartyBuildingModel(ModelParams(people=5000),
+                               PolicyParams(openness=0.0, social_org_partnership=1.0), rng=1)
+    assert not none.org_partnered.any() and not none.partnered_person.any()
+    assert every.org_partnered.all()
+    assert every.partnered_person.sum() == (every.world.org_members.sum(axis=1) > 0).sum()
+    # hosts: partnered with at least branch_min_members party members
+    hosts, relay = relay_weights(np.array([True, True, False]), np.array([5.0, 1.0, 9.0]), 3,
+                                 0.5)
+    assert hosts.tolist() == [True, False, False] and relay.tolist() == [1.0, 0.5, 0.0]
+
+
+def test_members_of_partnered_organisations_mobilize_more():
+    diffs = []
+    for seed in range(8):
+        m = PartyBuildingModel(ModelParams(people=20_000, crisis_start=10, crisis_weeks=4),
+                               PolicyParams(social_org_partnership=0.5), rng=seed)
+        m.run_for(12)
+        orgs = m.world.org_members
+        partnered = (orgs @ m.org_partnered.astype(np.float32)) > 0
+        unpartnered = ((orgs @ (~m.org_partnered).astype(np.float32)) > 0) & ~partnered
+        diffs.append(m.active[partnered].mean() - m.active[unpartnered].mean())
+    assert_positive(diffs)
+
+
+def test_partnered_organisations_relay_service():
+    """With every organisation partnered, its members are reached more than with none."""
+    diffs = []
+    for seed in range(6):
+        reached = []
+        for share in (0.0, 1.0):
+            m = PartyBuildingModel(ModelParams(people=20_000, crisis_start=-1),
+                                   PolicyParams(social_org_partnership=share), rng=seed)
+            m.run_for(8)
+            in_org = (np.asarray(m.world.org_members.sum(axis=1)).ravel() > 0) & ~m.member
+            reached.append(m.reached[in_org].mean())
+        diffs.append(reached[1] - reached[0])
+    assert_positive(diffs)
+
+
+def test_care_service_answers_private_needs():
+    diffs = []
+    for seed in range(6):
+        unmet = []
+        for care in (0.0, 1.0):
+            m = PartyBuildingModel(ModelParams(people=3000, crisis_start=-1),
+                                   PolicyParams(care_service=care), rng=seed)
+            m.run_for(52)
+            unmet.append(m.results()["unmet_needs"].tail(13).mean())
+        diffs.append(unmet[0] - unmet[1])
+    assert_positive(diffs)
+
+
+def test_open_activities_pull_masses_toward_members():
+    diffs = []
+    for seed in range(6):
+        ident = []
+        for open_ in (0.0, 1.0):
+            m = PartyBuildingModel(ModelParams(people=3000, crisis_start=-1),
+                                   PolicyParams(open_activities=open_), rng=seed)
+            m.run_for(52)
+            ident.append(m.results()["identification"].tail(13).mean())
+        diffs.append(ident[1] - ident[0])
+    assert_positive(diffs)

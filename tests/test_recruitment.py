@@ -1,0 +1,172 @@
+"""Recruitment (DESIGN §5.8, Appendix A; paper 4.1): stages, durations, capacity, calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import Member, ModelParams, PartyBuildingModel, PolicyParams
+from sim.recruitment import (
+    ACTIVIST,
+    APPLICANT,
+    NO_STAGE,
+    PROBATIONARY,
+    TARGET_ACTIVISTS,
+    TARGET_APPLICANTS,
+    TARGET_NEW_MEMBERS,
+    bernoulli_thinned,
+    development_branch,
+    select_within_capacity,
+)
+
+
+def model(seed: int = 0, **kw) -> PartyBuildingModel:
+    policy = kw.pop("policy", {})
+    params = ModelParams(**{"people": 5000, "crisis_start": -1, **kw})
+    return PartyBuildingModel(params, PolicyParams(**policy), rng=seed)
+
+
+def test_stage_durations_are_exact_and_capacity_is_never_exceeded():
+    m = model(1, people=8000, platform_shift=0.2)
+    r, p = m.recruitment, m.params
+    admitted = developed = activated = 0
+    spent_dev = np.zeros(m.world.branches)
+    for _ in range(120):
+        stage, since = r.stage.copy(), r.since.copy()
+        members_before = m.member.copy()
+        m.step()
+        week, last = m.week, r.last
+        # probationary members become full members after exactly probation_weeks
+        a = last["admitted"]
+        assert np.all(stage[a] == PROBATIONARY)
+        assert np.all(week - since[a] == p.probation_weeks)
+        assert np.all(m.member[a]) and not np.any(members_before[a])
+        assert all(isinstance(m.person_agents[i], Member) for i in a)
+        # nobody stays on probation longer
+        on_probation = r.stage == PROBATIONARY
+        assert np.all(week - r.since[on_probation] < p.probation_weeks)
+        # activists are developed after at least activist_weeks, within the branch's slots
+        d = last["developed"]
+        assert np.all(stage[d] == ACTIVIST)
+        assert np.all(week - since[d] >= p.activist_weeks)
+        slots = last["develop_slots"]
+        per_branch = np.bincount(last["developed_branch"], minlength=slots.size)
+        assert per_branch.size == slots.size and np.all(per_branch <= slots)
+        if spent_dev.size < per_branch.size:  # branches opened (online pickups, joint units)
+            spent_dev = np.r_[spent_dev, np.zeros(per_branch.size - spent_dev.size)]
+        spent_dev[: per_branch.size] += per_branch
+        # applicants taken on as activists within the branch's slots
+        k = last["activated"]
+        assert np.all(stage[k] == APPLICANT)
+        slots = last["activist_slots"]
+        per_branch = np.bincount(last["activated_branch"], minlength=slots.size)
+        assert per_branch.size == slots.size and np.all(per_branch <= slots)
+        assert np.all(r.credit_develop >= 0) and np.all(r.credit_activist >= 0)
+        # new applicants come from masses in no stage
+        assert np.all(stage[last["applied"]] == NO_STAGE)
+        assert not np.any(m.member[r.stage > 0])
+        admitted, developed, activated = (admitted + a.size, developed + d.size,
+                                          activated + k.size)
+    assert admitted > 0 and developed > 0 and activated > 0
+    # over the run, developments never exceed the capacity earned (plus one banked person)
+    free_max = (m.params.hours_base + m.params.hours_per_member * m.branch_members.max())
+    assert spent_dev.max() <= 1 + 120 * m.params.develop_rate * free_max / 52
+
+
+def test_recruits_join_the_branch_that_developed_them():
+    m = model(2, people=8000)
+    for _ in range(60):
+        due = np.flatnonzero((m.recruitment.stage == PROBATIONARY)
+                             & (m.week + 1 - m.recruitment.since >= m.params.probation_weeks))
+        expected = development_branch(m, due)
+        m.step()
+        got = m.home_branch[due]
+        ok = expected >= 0
+        assert np.array_equal(got[ok], expected[ok])
+
+
+def test_capacity_follows_free_hours():
+    """A branch buried in paperwork develops fewer: no free hours, no development."""
+    m = model(3)
+    m.branch_burden[:] = 1.0  # as if every hour went to paperwork
+    free = m.recruitment.free_hours(m)
+    assert np.all(free == 0)
+
+
+def test_select_within_capacity_respects_slots_and_weights():
+    rng = np.random.default_rng(0)
+    cand = np.arange(1000)
+    branch = np.repeat(np.arange(10), 100)
+    slots = np.array([0, 1, 2, 3, 4, 5, 100, 200, 7, 8])
+    weight = np.where(cand % 2 == 0, 10.0, 1.0)
+    chosen, rank = select_within_capacity(cand, branch, weight, slots, rng)
+    counts = np.bincount(branch[chosen], minlength=10)
+    assert np.array_equal(counts, np.minimum(slots, 100))
+    assert len(set(chosen.tolist())) == chosen.size
+    # weight 10 candidates are chosen far more often when places are scarce
+    hits = np.zeros(1000)
+    for _ in range(300):
+        c, _ = select_within_capacity(cand, branch, weight, np.full(10, 5), rng)
+        hits[c] += 1
+    assert hits[cand % 2 == 0].mean() > 4 * hits[cand % 2 == 1].mean()
+
+
+def test_bernoulli_thinning_is_exact_in_expectation():
+    rng = np.random.default_rng(1)
+    chance = np.linspace(0, 0.02, 2000)
+    hits = np.zeros(chance.size)
+    for _ in range(4000):
+        hits[bernoulli_thinned(chance, rng)] += 1
+    freq = hits / 4000
+    se = np.sqrt(chance * (1 - chance) / 4000)
+    assert np.abs(freq - chance).sum() < 4 * np.sqrt((se**2).sum()) * np.sqrt(chance.size)
+    assert abs(freq.sum() - chance.sum()) < 4 * np.sqrt((chance * (1 - chance)).sum() / 4000)
+
+
+def test_pipeline_starts_at_the_calibrated_ratios():
+    m = model(4, people=30_000)
+    stage = m.recruitment.stage
+    members = m.member.sum()
+    assert (stage == APPLICANT).sum() / members == pytest.approx(TARGET_APPLICANTS, abs=0.01)
+    assert (stage == ACTIVIST).sum() / members == pytest.approx(TARGET_ACTIVISTS, abs=0.01)
+    assert (stage == PROBATIONARY).sum() / members == pytest.approx(TARGET_NEW_MEMBERS,
+                                                                     abs=0.003)
+    # probationary tenures spread over the year: admissions flow from the first week
+    assert m.recruitment.since[stage == PROBATIONARY].min() > -m.params.probation_weeks
+
+
+def test_baseline_reproduces_the_recruitment_ratios():
+    """Calibration pattern (DESIGN §7): means over weeks 53-260 of the baseline."""
+    frames = []
+    for seed in range(2):
+        m = PartyBuildingModel(ModelParams(people=20_000), PolicyParams(), rng=seed)
+        m.run_for(260)
+        frames.append(m.results().iloc[52:])
+    r = np.mean([[f["applicants"].mean(), f["activists"].mean(),
+                  52 * (f["recruits"] / f["members"]).mean()] for f in frames], axis=0)
+    assert r[0] == pytest.approx(TARGET_APPLICANTS, abs=0.02)
+    assert r[1] == pytest.approx(TARGET_ACTIVISTS, abs=0.01)
+    assert r[2] == pytest.approx(TARGET_NEW_MEMBERS, abs=0.003)
+
+
+def test_outreach_raises_the_new_strata_share_among_recruits():
+    # a fast pipeline (short stages, ample capacity) gives many recruits in a small population
+    fast = {"people": 6000, "outreach_base": 0.1, "develop_rate": 0.4, "activist_rate": 0.8,
+            "apply_rate": 0.0012, "probation_weeks": 8, "activist_weeks": 8}
+    diffs = []
+    for seed in range(10):
+        share = []
+        for outreach in (0.0, 1.0):
+            m = model(seed, **fast, policy={"new_strata_outreach": outreach})
+            m.run_for(52)
+            share.append(m.recruitment.summary(m)["new_strata_share_total"])
+        diffs.append(share[1] - share[0])
+    d = np.asarray(diffs)
+    assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(d.size)
+
+
+def test_most_recruits_are_young():
+    """Pattern (2024 communique): 83.7% of new members are 35 or younger."""
+    m = model(5, people=30_000)
+    m.run_for(52)
+    assert 0.7 < m.recruitment.summary(m)["young_share_total"] < 0.95
