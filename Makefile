@@ -44,6 +44,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -n 2
 
 # The interactive explorer (Mesa SolaraViz page), served on 127.0.0.1 only. Its front-end

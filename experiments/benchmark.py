@@ -83,7 +83,7 @@ def naive_loop_ns(model: PartyBuildingModel, sample: int = 20_000) -> float:
     m = mesa.Model(rng=0)
     agents = [_NaiveAgent(m, float(model.x[i]), float(model.threshold[i])) for i in range(n)]
     for i, ag in enumerate(agents):
-        ag.neighbours = [agents[j] for j in sub.indices[sub.indptr[i]: sub.indptr[i + 1]]]
+        ag.neighbours = [agents[j] for j in sub.indices[sub.indptr[i] : sub.indptr[i + 1]]]
     # keep the degree comparable to the full network's
     per = _time(lambda: m.agents.do("step"), 2) / n
     scale = (a.nnz / a.shape[0]) / max(sub.nnz / n, 1e-9)
@@ -126,14 +126,20 @@ def measure(people: int, naive: bool = True) -> dict[str, float]:
 def _print(r: dict[str, float]) -> None:
     print(f"\n== {r['people']:,} people ({r['edges']:,} directed ties)")
     print(f"  world build            {r['build_s']:8.2f} s")
-    print(f"  step (260-week mean)   {r['step_s'] * 1e3:8.2f} ms   "
-          f"(ordinary {r['plain_step_s'] * 1e3:.2f} ms, call week {r['call_step_s'] * 1e3:.2f} ms)")
+    print(
+        f"  step (260-week mean)   {r['step_s'] * 1e3:8.2f} ms   "
+        f"(ordinary {r['plain_step_s'] * 1e3:.2f} ms, call week {r['call_step_s'] * 1e3:.2f} ms)"
+    )
     print(f"  per person-step        {r['ns_per_person_step']:8.0f} ns   (target <= 250 ns)")
-    print(f"  bare kernel            {r['bare_kernel_s'] * 1e3:8.2f} ms   "
-          f"step / kernel = {r['step_over_kernel']:.1f}x (target <= 10x)")
+    print(
+        f"  bare kernel            {r['bare_kernel_s'] * 1e3:8.2f} ms   "
+        f"step / kernel = {r['step_over_kernel']:.1f}x (target <= 10x)"
+    )
     if "naive_mesa_ns_per_agent_step" in r:
-        print(f"  naive Mesa loop        {r['naive_mesa_ns_per_agent_step']:8.0f} ns per agent-step"
-              f"   model is {r['speedup_over_naive']:.1f}x faster (target >= 10x)")
+        print(
+            f"  naive Mesa loop        {r['naive_mesa_ns_per_agent_step']:8.0f} ns per agent-step"
+            f"   model is {r['speedup_over_naive']:.1f}x faster (target >= 10x)"
+        )
     if "run_260_s" in r:
         print(f"  260 weeks              {r['run_260_s']:8.1f} s")
     print(f"  peak memory            {r['peak_rss_gb']:8.2f} GB")
@@ -153,8 +159,12 @@ def _child(people: int, full: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
-    ap.add_argument("--million", type=int, default=1_000_000,
-                    help="size run in a child process for build time and peak memory (0: skip)")
+    ap.add_argument(
+        "--million",
+        type=int,
+        default=1_000_000,
+        help="size run in a child process for build time and peak memory (0: skip)",
+    )
     ap.add_argument("--full-million", action="store_true", help="also run 260 weeks there")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

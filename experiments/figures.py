@@ -537,9 +537,13 @@ def fusion_modes_figure(runs: pd.DataFrame, cfg: Config) -> tuple[Figure, pd.Dat
                 fontsize=8,
             )
         if name == "cohesion":
-            ax.annotate("isolated and generalized spend the same hours:\nsame cohesion (wide"
-                        " orange under red)", (0.02, 0.02), xycoords="axes fraction",
-                        fontsize=7.5)
+            ax.annotate(
+                "isolated and generalized spend the same hours:\nsame cohesion (wide"
+                " orange under red)",
+                (0.02, 0.02),
+                xycoords="axes fraction",
+                fontsize=7.5,
+            )
         ax.set_xlabel("Integration effort B (policy.integration_effort)")
         ax.set_ylabel(METRICS[name][2])
         ax.set_title("Over effort (solid: by traces, effort stays as set)", fontsize=9)
@@ -602,11 +606,21 @@ def _heatmap(ax: Axes, table: pd.DataFrame, half: pd.DataFrame, title: str, cmap
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v, h = values[i, j], half.to_numpy(float)[i, j]
-            dark = (v - lo) / (hi - lo + 1e-12) < 0.55 if cmap != "magma_r" else (
-                (v - lo) / (hi - lo + 1e-12) > 0.45)
+            dark = (
+                (v - lo) / (hi - lo + 1e-12) < 0.55
+                if cmap != "magma_r"
+                else ((v - lo) / (hi - lo + 1e-12) > 0.45)
+            )
             text = f"{v:.3f}" if np.isnan(h) else f"{v:.3f}\n±{h:.3f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
-                    color="white" if dark else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if dark else "black",
+            )
     ax.set_xticks(range(table.shape[1]), [f"{c:g}" for c in table.columns])
     ax.set_yticks(range(table.shape[0]), [f"{r:g}" for r in table.index])
     ax.set_xlabel("Coverage (policy.coverage)")
@@ -743,17 +757,24 @@ def social_change_series(runs: pd.DataFrame, cfg: Config) -> tuple[Figure, pd.Da
             part = band[band["scenario"] == scenario].sort_values("step")
             years = part["step"].to_numpy(float) / 52
             colour = "0.35" if scenario == "baseline" else f"C{i}"
-            ax.plot(years, part["mean"], color=colour, linewidth=1.3, label=scenario)
-            ax.fill_between(years, part["ci_low"], part["ci_high"], color=colour, alpha=0.2,
-                            linewidth=0)
+            style = ("-", "--", "-.", ":")[i % 4]  # lines that coincide stay visible
+            low, high = part["ci_low"], part["ci_high"]
+            if column != "floating_gap":  # shares: a t-interval is cut at 0 for display
+                low = np.maximum(low, 0.0)
+            ax.plot(
+                years, part["mean"], color=colour, linewidth=1.4, linestyle=style, label=scenario
+            )
+            ax.fill_between(years, low, high, color=colour, alpha=0.2, linewidth=0)
         ax.set_ylabel(label)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(alpha=0.3, linewidth=0.5)
     for ax in axes[3:]:
         ax.set_xlabel("Years")
     axes[0].legend(fontsize=8, frameon=False)
-    metrics = run_metrics(runs, ("floating_members", "floating_gap", "cohesion",
-                                 "effective_coverage", "identification"))
+    metrics = run_metrics(
+        runs,
+        ("floating_members", "floating_gap", "cohesion", "effective_coverage", "identification"),
+    )
     summary = summarise(metrics)
     n = metrics.groupby("scenario")["seed"].nunique()
     seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"

@@ -24,8 +24,9 @@ def life_quality(
     life_hours: np.ndarray, members: np.ndarray, burden: np.ndarray, full_hours: float
 ) -> np.ndarray:
     """Per branch: effort of organisational life (capped at a full programme) x its quality."""
-    per_member = np.divide(life_hours, members * full_hours, out=np.zeros_like(life_hours),
-                           where=members > 0)
+    per_member = np.divide(
+        life_hours, members * full_hours, out=np.zeros_like(life_hours), where=members > 0
+    )
     return np.minimum(per_member, 1.0) * (1.0 - burden)
 
 

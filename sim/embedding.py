@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.world import at_branch
+
 
 def member_load(
     life_per_member: np.ndarray,
@@ -31,8 +33,11 @@ def member_load(
 ) -> np.ndarray:
     """Hours a week each member gives to party work (arrays aligned over members)."""
     duplicated = 0.0 if mutual_recognition else 1.0
-    return (life_per_member + service_per_member * engaged
-            + dual * (dual_hours * engaged + duplicated * life_per_member))
+    return (
+        life_per_member
+        + service_per_member * engaged
+        + dual * (dual_hours * engaged + duplicated * life_per_member)
+    )
 
 
 def model_load(model) -> np.ndarray:
@@ -40,12 +45,16 @@ def model_load(model) -> np.ndarray:
     p, ids = model.params, model.member_ids
     b = model.home_branch[ids]
     has = b >= 0
-    bs = np.where(has, b, 0)
-    size = model.branch_members[bs]
+    size = at_branch(model.branch_members, b)
     per = np.divide(1.0, size, out=np.zeros(ids.size), where=has & (size > 0))
     engaged = has & (model.x[ids] > p.engaged_level)
     load = np.zeros(model.world.people)
-    load[ids] = member_load(model.branch_life[bs] * per, model.branch_service[bs] * per,
-                            engaged, model.dual_registered[ids] & has,
-                            model.policy.mutual_recognition, p.dual_hours)
+    load[ids] = member_load(
+        at_branch(model.branch_life, b) * per,
+        at_branch(model.branch_service, b) * per,
+        engaged,
+        model.dual_registered[ids] & has,
+        model.policy.mutual_recognition,
+        p.dual_hours,
+    )
     return load

@@ -73,6 +73,7 @@ from sim.world import (
     PLATFORM_BRANCH,
     UNIT,
     World,
+    at_branch,
     build_world,
 )
 
@@ -109,7 +110,9 @@ class PartyBuildingModel(mesa.Model):
         world_ss, network_ss, dynamics_ss = np.random.SeedSequence(self.seed).spawn(3)
         self.rng = np.random.default_rng(dynamics_ss)
         self.world: World = build_world(
-            self.params, self.policy, np.random.default_rng(world_ss),
+            self.params,
+            self.policy,
+            np.random.default_rng(world_ss),
             np.random.default_rng(network_ss),
         )
         self._init_state()
@@ -187,9 +190,7 @@ class PartyBuildingModel(mesa.Model):
             kind = DEPARTMENT_KINDS[k % len(DEPARTMENT_KINDS)]
             committee.departments.append(WorkDepartment(self, i, committee, kind))
         self.branch_agents = [Branch(self, i) for i in range(w.branches)]
-        self.org_agents = [
-            SocialOrg(self, i, bool(p)) for i, p in enumerate(self.org_partnered)
-        ]
+        self.org_agents = [SocialOrg(self, i, bool(p)) for i, p in enumerate(self.org_partnered)]
         self.person_agents = np.empty(w.people, dtype=object)
         self.person_agents[:] = [
             Member(self, pid) if m else Mass(self, pid) for pid, m in enumerate(self.member)
@@ -249,8 +250,9 @@ class PartyBuildingModel(mesa.Model):
         """Resize per-branch state of §5.2-5.7 when branches appear (new ones adopt the code)."""
         nb, have = self.world.branches, self.branch_effort.size
         if have < nb:
-            self.branch_effort = np.concatenate([self.branch_effort,
-                                                 np.full(nb - have, self.fusion_code)])
+            self.branch_effort = np.concatenate(
+                [self.branch_effort, np.full(nb - have, self.fusion_code)]
+            )
         elif have > nb:
             self.branch_effort = self.branch_effort[:nb]
 
@@ -262,15 +264,28 @@ class PartyBuildingModel(mesa.Model):
         """
         p, pol = self.params, self.policy
         self._fit_branch_state()
-        self.demand = float(assessment_demand(
-            p.base_demand, self.depth, escalation=pol.escalation, departments=p.departments,
-            unified_table=pol.unified_table, trace=pol.trace_requirement,
-            simplify_downward=pol.simplify_downward, simplify_share=p.simplify_share,
-        ))
+        self.demand = float(
+            assessment_demand(
+                p.base_demand,
+                self.depth,
+                escalation=pol.escalation,
+                departments=p.departments,
+                unified_table=pol.unified_table,
+                trace=pol.trace_requirement,
+                simplify_downward=pol.simplify_downward,
+                simplify_share=p.simplify_share,
+            )
+        )
         paper = paperwork_hours(self.branch_capacity, self.demand, p.hours_per_indicator)
-        alloc = allocate_capacity(self.branch_capacity, paper, self.branch_effort,
-                                  pol.fusion_mode, p.split_service, p.split_life,
-                                  p.integration_life)
+        alloc = allocate_capacity(
+            self.branch_capacity,
+            paper,
+            self.branch_effort,
+            pol.fusion_mode,
+            p.split_service,
+            p.split_life,
+            p.integration_life,
+        )
         self.branch_burden = alloc.burden
         self.branch_service, self.branch_life = alloc.service, alloc.life
         self.branch_business, self.branch_free = alloc.business, alloc.free
@@ -284,8 +299,13 @@ class PartyBuildingModel(mesa.Model):
         ids = self.reach.ids  # the members whose ties the reach operator holds
         engaged = (self.home_branch[ids] >= 0) & (self.x[ids] > p.engaged_level)
         needy, ties, reporters = branch_need(
-            self.reach, self.home_branch, self.world.branch_kind, engaged,
-            self.dual_registered, ~self.member, self.need,
+            self.reach,
+            self.home_branch,
+            self.world.branch_kind,
+            engaged,
+            self.dual_registered,
+            ~self.member,
+            self.need,
         )
         self.branch_true_need = mean_or_nan(needy, ties)
         self.branch_reporting = reporters > 0
@@ -294,27 +314,32 @@ class PartyBuildingModel(mesa.Model):
         arrived = self.reports.send(report)
         if self.sensing_prior is None:  # the committee's baseline picture: its first reports
             self.sensing_prior = mean_report(arrived)
-        self.branch_seen_need = perceive(arrived, self.sensing_prior, pol.sensing_fidelity,
-                                         self.depth)
+        self.branch_seen_need = perceive(
+            arrived, self.sensing_prior, pol.sensing_fidelity, self.depth
+        )
         budget = p.support_hours * float(self.branch_members.sum())
         self.branch_support = allocate_support(self.branch_seen_need, self.branch_members, budget)
         self.branch_service = self.branch_service + self.branch_support
-        self.sensing_error = sensing_error(self.branch_seen_need,
-                                           np.nan_to_num(self.branch_true_need), ties > 0,
-                                           self.branch_members)
+        self.sensing_error = sensing_error(
+            self.branch_seen_need,
+            np.nan_to_num(self.branch_true_need),
+            ties > 0,
+            self.branch_members,
+        )
 
     def _member_sending(self) -> dict[str, np.ndarray]:
         """What each member sends on each layer: (real hours, formal hours, hours x view)."""
         p, ids = self.params, self.member_ids
         b = self.home_branch[ids]
         has = b >= 0
-        bs = np.where(has, b, 0)
         engaged = has & (self.x[ids] > p.engaged_level)
-        per_member = np.divide(self.branch_service[bs], self.branch_members[bs],
-                               out=np.zeros(ids.size), where=self.branch_members[bs] > 0)
+        size = at_branch(self.branch_members, b)
+        per_member = np.divide(
+            at_branch(self.branch_service, b), size, out=np.zeros(ids.size), where=size > 0
+        )
         hours = per_member * engaged
-        formal = self.branch_burden[bs] > p.formalism_level
-        kind = self.world.branch_kind[bs]
+        formal = at_branch(self.branch_burden, b) > p.formalism_level
+        kind = at_branch(self.world.branch_kind, b, -1)
         on = {
             "work": (kind == UNIT) | (kind == JOINT),
             "residence": kind == COMMUNITY,
@@ -339,14 +364,21 @@ class PartyBuildingModel(mesa.Model):
         fresh = mass & ~self.need & (u[0] < p.need_rate)  # members: own problems in §5.6
         self.need |= fresh
         # a new need's kind (private or public) reuses the uniform that created it
-        self.private_need = np.where(fresh, u[0] < p.need_rate * p.private_need_share,
-                                     self.private_need)
+        self.private_need = np.where(
+            fresh, u[0] < p.need_rate * p.private_need_share, self.private_need
+        )
         sending = self._member_sending()
         got = self.reach.deliver(sending)
-        got = got + self.orgs.deliver(self.member_ids, sending)  # §5.9 partnered organisations
+        self.orgs.add_to(got, self.member_ids, sending)  # §5.9 partnered organisations relay
         real, formal, view_sum = got[:, 0], got[:, 1], got[:, 2]
-        served = resolve_needs(self.need & mass, self.private_need, real, p.service_rate,
-                               self.policy.lever("care_service"), u[1])
+        served = resolve_needs(
+            self.need & mass,
+            self.private_need,
+            real,
+            p.service_rate,
+            self.policy.lever("care_service"),
+            u[1],
+        )
         formal_contact = mass & (u[2] < -np.expm1(-p.service_rate * formal))
         unmet = mass & self.need & ~served
         keep = np.float32(1.0) - np.float32(p.unmet_need_loss) * unmet
@@ -362,10 +394,10 @@ class PartyBuildingModel(mesa.Model):
     def enculturate(self) -> None:
         """§5.5: Friedkin-Johnsen influence with bounded confidence, plus open activities."""
         p = self.params
-        new = friedkin_johnsen_step(self.influence, self.x, self.x0, p.susceptibility,
-                                    p.confidence)
-        new = open_activity_pull(new, self.met_view, self.met,
-                                 p.open_pull * self.policy.lever("open_activities"))
+        new = friedkin_johnsen_step(self.influence, self.x, self.x0, p.susceptibility, p.confidence)
+        new = open_activity_pull(
+            new, self.met_view, self.met, p.open_pull * self.policy.lever("open_activities")
+        )
         # members' values are their commitment (§5.6), which influence does not move
         np.copyto(self.x, new, where=~self.member)
 
@@ -374,25 +406,40 @@ class PartyBuildingModel(mesa.Model):
         p, rng, ids = self.params, self.rng, self.member_ids
         b = self.home_branch[ids]
         has = b >= 0
-        bs = np.where(has, b, 0)
         need = self.need[ids] | (rng.random(ids.size) < p.member_need_rate)
         answered = need & has & (rng.random(ids.size) < self.policy.responsiveness)
         self.need[ids] = need & ~answered
-        life = life_quality(self.branch_life, self.branch_members, self.branch_burden,
-                            p.life_hours)[bs] * has
+        life = at_branch(
+            life_quality(self.branch_life, self.branch_members, self.branch_burden, p.life_hours), b
+        )
         weight = np.where(self.out_of_system[ids], p.response_weight_outside, 1.0)
         duplicated = self.dual_registered[ids] & (not self.policy.mutual_recognition)
         self.x[ids] = update_commitment(
-            self.x[ids], life, answered, weight, duplicated, ~has,
-            p.life_gain, p.response_gain, p.duplicate_loss, p.floating_loss, p.commitment_decay,
+            self.x[ids],
+            life,
+            answered,
+            weight,
+            duplicated,
+            ~has,
+            p.life_gain,
+            p.response_gain,
+            p.duplicate_loss,
+            p.floating_loss,
+            p.commitment_decay,
         )
 
     def _business_performance(self) -> np.ndarray:
         """Per-branch business performance from this week's integration effort (§5.7)."""
         p = self.params
-        perf = performance(self.branch_effort, self.policy.fusion_mode, p.business_base,
-                           p.business_lift, p.business_curvature, p.business_displacement,
-                           self.branch_free)
+        perf = performance(
+            self.branch_effort,
+            self.policy.fusion_mode,
+            p.business_base,
+            p.business_lift,
+            p.business_curvature,
+            p.business_displacement,
+            self.branch_free,
+        )
         self.unit_perf = unit_performance(self.world.unit_branch, perf, p.business_base)
         self.business_performance = business_performance(self.world.unit_branch, self.unit_perf)
         return perf
@@ -411,11 +458,18 @@ class PartyBuildingModel(mesa.Model):
             return
         nb, ub = perf.size, self.world.unit_branch
         learners = (np.bincount(ub[ub >= 0], minlength=nb)[:nb] > 0) & (self.branch_free > 0)
-        observed = observed_effect(perf, p.business_base, self.branch_free, p.business_noise,
-                                   self.rng)
+        observed = observed_effect(
+            perf, p.business_base, self.branch_free, p.business_noise, self.rng
+        )
         self.branch_effort, self.fusion_code = code_learning(
-            self.branch_effort, self.fusion_code, observed, learners, p.code_learning,
-            p.socialisation, p.exploration, self.rng,
+            self.branch_effort,
+            self.fusion_code,
+            observed,
+            learners,
+            p.code_learning,
+            p.socialisation,
+            p.exploration,
+            self.rng,
         )
 
     def call_active(self, week: int | None = None) -> bool:
@@ -432,13 +486,17 @@ class PartyBuildingModel(mesa.Model):
                 self.active[:] = False
             return
         b = self.home_branch
-        burden = np.where(b >= 0, self.branch_burden[np.maximum(b, 0)], 0.0)
-        motivation = (self.x + p.member_motivation * self.member
-                      + p.org_call * self.partnered_person)
+        burden = at_branch(self.branch_burden, b)
+        motivation = self.x + p.member_motivation * self.member + p.org_call * self.partnered_person
         cost = p.cost_base + p.cost_burden * burden * self.member
         self.active, _ = threshold_cascade(
-            self.mobilization_layers, self.active, motivation - cost, self.threshold,
-            p.peer_weight, p.rounds_per_week, self.mobilization_degrees,
+            self.mobilization_layers,
+            self.active,
+            motivation - cost,
+            self.threshold,
+            p.peer_weight,
+            p.rounds_per_week,
+            self.mobilization_degrees,
         )
 
     def change_society(self) -> None:
@@ -459,12 +517,18 @@ class PartyBuildingModel(mesa.Model):
         w = self.world
         self.load = model_load(self)  # §5.6 hours a week per member (sim.embedding)
         out = compute_outcomes(
-            member=self.member, x=self.x, home_branch=self.home_branch,
-            engaged_level=self.params.engaged_level, active=self.active,
+            member=self.member,
+            x=self.x,
+            home_branch=self.home_branch,
+            engaged_level=self.params.engaged_level,
+            active=self.active,
             unit_branch=w.unit_branch[w.unit_staff > 0],  # units that still have staff
-            reached=self.reached, need=self.need,
-            branch_burden=self.branch_burden, branch_members=self.branch_members,
-            sensing_error=self.sensing_error, business_performance=self.business_performance,
+            reached=self.reached,
+            need=self.need,
+            branch_burden=self.branch_burden,
+            branch_members=self.branch_members,
+            sensing_error=self.sensing_error,
+            business_performance=self.business_performance,
         )
         out.update(self.recruitment.outcomes(self))  # §5.8 recruits, new strata, pipeline
         ids = self.member_ids
@@ -498,9 +562,7 @@ class PartyBuildingModel(mesa.Model):
         self.member_ids = np.flatnonzero(self.member)
         self.reach.refresh(self.member_ids)
         hb = self.home_branch[self.member]
-        self.branch_members = np.bincount(hb[hb >= 0], minlength=self.world.branches).astype(
-            float
-        )
+        self.branch_members = np.bincount(hb[hb >= 0], minlength=self.world.branches).astype(float)
         self.branch_capacity = branch_capacity(
             self.branch_members, self.params.hours_base, self.params.hours_per_member
         )

@@ -160,4 +160,3 @@ def build_layers(
         "online": symmetric_adjacency(orow, ocol, n),
     }
     return (layers, activity) if return_activity else layers
-

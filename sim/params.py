@@ -163,37 +163,48 @@ class ModelParams(Params):
 
     # --- population and sectors (DESIGN §4, §7)
     people: int = spec(10_000, "number of people (members and masses)", 50, 5_000_000)
-    member_share: float = spec(0.071, "party members as a share of people (2024: 7.1%)", 0, 0.5,
-                               lo_open=True)
+    member_share: float = spec(
+        0.071, "party members as a share of people (2024: 7.1%)", 0, 0.5, lo_open=True
+    )
     share_state: float = spec(0.08, "people in state organs and public institutions", 0, 1)
     share_enterprise: float = spec(0.40, "people employed in enterprises", 0, 1)
-    share_platform: float = spec(0.12, "people in platform / new-form employment (~21% of "
-                                 "the employed)", 0, 1)
+    share_platform: float = spec(
+        0.12, "people in platform / new-form employment (~21% of the employed)", 0, 1
+    )
     retired_share_none: float = spec(0.55, "share of people outside work who are retired", 0, 1)
     member_odds_state: float = spec(6.0, "relative odds of membership in the state sector", 0, 100)
     member_odds_enterprise: float = spec(0.7, "relative odds of membership in enterprises", 0, 100)
-    member_odds_platform: float = spec(0.5, "relative odds of membership among platform workers",
-                                       0, 100)
+    member_odds_platform: float = spec(
+        0.5, "relative odds of membership among platform workers", 0, 100
+    )
     member_odds_none: float = spec(1.0, "relative odds of membership outside work", 0, 100)
-    new_strata_share: float = spec(0.05, "people in the new social strata (managers and "
-                                   "professionals of the non-public economy, freelancers)", 0, 0.5)
+    new_strata_share: float = spec(
+        0.05,
+        "people in the new social strata (managers and "
+        "professionals of the non-public economy, freelancers)",
+        0,
+        0.5,
+    )
     # --- units, communities, networks
     community_size: int = spec(2000, "mean people per residential community", 10, 100_000)
     unit_size_state: float = spec(60.0, "mean size of a state work unit", 2, 10_000)
     unit_size_enterprise: float = spec(15.0, "mean size of an enterprise", 2, 10_000)
     unit_size_platform: float = spec(300.0, "mean size of a platform organisation", 2, 100_000)
     work_degree: int = spec(6, "work ties a person draws inside a stable unit", 0, 100)
-    platform_work_degree: int = spec(1, "work ties a platform worker draws inside the platform",
-                                     0, 100)
-    residence_degree: int = spec(6, "neighbour ties a person draws in the community (even)", 0,
-                                 100)
-    residence_rewire: float = spec(0.1, "share of neighbour ties rewired to a random resident",
-                                   0, 1)
+    platform_work_degree: int = spec(
+        1, "work ties a platform worker draws inside the platform", 0, 100
+    )
+    residence_degree: int = spec(6, "neighbour ties a person draws in the community (even)", 0, 100)
+    residence_rewire: float = spec(
+        0.1, "share of neighbour ties rewired to a random resident", 0, 1
+    )
     online_degree: float = spec(4.0, "mean online ties per person", 0, 100)
-    online_tail: float = spec(2.5, "Pareto exponent of online activity (heavy tail)", 1.5, 10,
-                              lo_open=True)
-    online_platform_boost: float = spec(3.0, "online activity of platform workers relative to "
-                                        "others", 0, 100)
+    online_tail: float = spec(
+        2.5, "Pareto exponent of online activity (heavy tail)", 1.5, 10, lo_open=True
+    )
+    online_platform_boost: float = spec(
+        3.0, "online activity of platform workers relative to others", 0, 100
+    )
     # --- organisation (party rules; DESIGN §4, §7)
     branch_min_members: int = spec(3, "full members a unit needs for its own branch", 1, 50)
     branch_max_members: int = spec(50, "members above which a branch splits", 3, 1000)
@@ -207,59 +218,88 @@ class ModelParams(Params):
     # --- branch capacity and its split (Appendix A: demand and burden)
     hours_base: float = spec(4.0, "hours a week a branch has regardless of size", 0, 1000)
     hours_per_member: float = spec(1.5, "hours a week each member adds to branch capacity", 0, 100)
-    base_demand: float = spec(2.0, "D0: base assessment indicators one work department issues "
-                              "a week at the top committee", 0, 1000)
-    hours_per_indicator: float = spec(0.55, "h: hours of branch paperwork one indicator costs "
-                                      "(calibrated: baseline demand about 6 hours a week)", 0, 100)
-    simplify_share: float = spec(0.3, "s: share of the demand each layer removes when assessment "
-                                 "is simplified downward", 0, 1)
-    split_service: float = spec(0.5, "weight of service in the free hours not spent on "
-                                "integration", 0, 1)
-    split_life: float = spec(0.5, "weight of organisational life in the free hours not spent on "
-                             "integration", 0, 1)
-    integration_life: float = spec(0.5, "share of integrated party-business work that also counts "
-                                   "as organisational life", 0, 1)
-    formalism_level: float = spec(0.5, "paperwork share above which a branch's contacts are "
-                                  "formalistic", 0, 1)
+    base_demand: float = spec(
+        2.0,
+        "D0: base assessment indicators one work department issues a week at the top committee",
+        0,
+        1000,
+    )
+    hours_per_indicator: float = spec(
+        0.55,
+        "h: hours of branch paperwork one indicator costs "
+        "(calibrated: baseline demand about 6 hours a week)",
+        0,
+        100,
+    )
+    simplify_share: float = spec(
+        0.3,
+        "s: share of the demand each layer removes when assessment is simplified downward",
+        0,
+        1,
+    )
+    split_service: float = spec(
+        0.5, "weight of service in the free hours not spent on integration", 0, 1
+    )
+    split_life: float = spec(
+        0.5, "weight of organisational life in the free hours not spent on integration", 0, 1
+    )
+    integration_life: float = spec(
+        0.5, "share of integrated party-business work that also counts as organisational life", 0, 1
+    )
+    formalism_level: float = spec(
+        0.5, "paperwork share above which a branch's contacts are formalistic", 0, 1
+    )
     # --- needs and service (§5.4)
     need_rate: float = spec(0.02, "weekly chance a person without a need gets one", 0, 1)
-    private_need_share: float = spec(0.5, "share of needs that are private (family, work) rather "
-                                     "than public affairs", 0, 1)
+    private_need_share: float = spec(
+        0.5, "share of needs that are private (family, work) rather than public affairs", 0, 1
+    )
     service_rate: float = spec(1.0, "service hazard per unit of service effort in reach", 0, 100)
     service_gain: float = spec(0.08, "identification gain a_s of a resolved need", 0, 1)
     formalism_loss: float = spec(0.03, "identification loss a_f of a formalistic contact", 0, 1)
     unmet_need_loss: float = spec(0.001, "weekly identification loss while a need is unmet", 0, 1)
     # --- enculturation (§5.5)
-    susceptibility: float = spec(0.6, "Friedkin-Johnsen weight L of social influence per week",
-                                 0, 1)
-    confidence: float = spec(0.35, "Deffuant bound epsilon: ties farther apart do not influence",
-                             0, 1)
+    susceptibility: float = spec(
+        0.6, "Friedkin-Johnsen weight L of social influence per week", 0, 1
+    )
+    confidence: float = spec(
+        0.35, "Deffuant bound epsilon: ties farther apart do not influence", 0, 1
+    )
     weight_work: float = spec(1.0, "influence weight of the work layer", 0, 100)
     weight_residence: float = spec(1.0, "influence weight of the residence layer", 0, 100)
     weight_online: float = spec(0.5, "influence weight of the online layer", 0, 100)
     open_pull: float = spec(0.05, "weekly pull of open branch activities at openness 1", 0, 1)
     # --- commitment (§5.6)
     life_gain: float = spec(0.02, "a1: commitment gain from full organisational life", 0, 1)
-    life_hours: float = spec(1.0, "organisational-life hours per member a week that count as "
-                             "full", 0, 100, lo_open=True)
-    response_gain: float = spec(0.05, "a2: commitment gain when the member's problem is answered",
-                                0, 1)
+    life_hours: float = spec(
+        1.0, "organisational-life hours per member a week that count as full", 0, 100, lo_open=True
+    )
+    response_gain: float = spec(
+        0.05, "a2: commitment gain when the member's problem is answered", 0, 1
+    )
     duplicate_loss: float = spec(0.002, "a3: weekly loss from duplicated activities", 0, 1)
-    commitment_decay: float = spec(0.01, "a0: weekly relative fading of commitment without "
-                                   "renewal", 0, 1)
-    floating_loss: float = spec(0.01, "a4: weekly relative loss of commitment while floating", 0,
-                                1)
-    dual_hours: float = spec(0.5, "hours a week a dual-registered member gives the community",
-                             0, 40)
-    response_weight_outside: float = spec(2.0, "weight of an answered problem for members outside "
-                                          "the state system (enterprise, platform)", 0, 10)
+    commitment_decay: float = spec(
+        0.01, "a0: weekly relative fading of commitment without renewal", 0, 1
+    )
+    floating_loss: float = spec(0.01, "a4: weekly relative loss of commitment while floating", 0, 1)
+    dual_hours: float = spec(
+        0.5, "hours a week a dual-registered member gives the community", 0, 40
+    )
+    response_weight_outside: float = spec(
+        2.0,
+        "weight of an answered problem for members outside the state system (enterprise, platform)",
+        0,
+        10,
+    )
     member_need_rate: float = spec(0.02, "weekly chance a member has a problem of their own", 0, 1)
     engaged_level: float = spec(0.5, "commitment above which a member is engaged (c*)", 0, 1)
-    init_identification: float = spec(0.45, "mean initial identification of the masses", 0, 1,
-                                      lo_open=True)
+    init_identification: float = spec(
+        0.45, "mean initial identification of the masses", 0, 1, lo_open=True
+    )
     init_commitment: float = spec(0.6, "mean initial commitment of members", 0, 1, lo_open=True)
-    init_concentration: float = spec(4.0, "concentration of the initial Beta distributions", 0.1,
-                                     1000)
+    init_concentration: float = spec(
+        4.0, "concentration of the initial Beta distributions", 0.1, 1000
+    )
     # --- mobilization (§5.10)
     crisis_start: int = spec(156, "week a crisis call starts (-1: no call)", -1, 100_000)
     crisis_weeks: int = spec(8, "weeks the call lasts", 1, 1000)
@@ -269,61 +309,112 @@ class ModelParams(Params):
     peer_weight: float = spec(0.5, "weight w of the active share of neighbours", 0, 5)
     cost_base: float = spec(0.1, "cost k0 of turning out", 0, 2)
     cost_burden: float = spec(0.3, "cost k1 per unit of the member's branch burden", 0, 2)
-    org_call: float = spec(0.15, "motivation added by a call through a partnered organisation",
-                           0, 2)
+    org_call: float = spec(
+        0.15, "motivation added by a call through a partnered organisation", 0, 2
+    )
     rounds_per_week: int = spec(1, "cascade rounds R within one week", 1, 100)
     # --- social change (§5.1; sim/social_change.py)
-    platform_shift: float = spec(0.01, "yearly share of people in stable units (state, "
-                                 "enterprise) who move to the platform sector", 0, 0.5)
-    social_change_every: int = spec(13, "weeks between batches of social change (a batch moves "
-                                    "the period's movers at once and rebuilds the network "
-                                    "operators once)", 1, 52)
+    platform_shift: float = spec(
+        0.01,
+        "yearly share of people in stable units (state, "
+        "enterprise) who move to the platform sector",
+        0,
+        0.5,
+    )
+    social_change_every: int = spec(
+        52,
+        "weeks between batches of social change (a batch moves "
+        "the period's movers at once and rebuilds the network "
+        "operators once)",
+        1,
+        52,
+    )
     # --- recruitment (§5.8; sim/recruitment.py)
-    recruit_threshold: float = spec(0.2, "x_a: identification above which a mass may apply to "
-                                    "join", 0, 1)
-    apply_rate: float = spec(0.00028, "r: weekly application chance per unit of identification "
-                             "above x_a", 0, 1)
-    youth_odds: float = spec(11.0, "relative odds that a person aged 35 or younger applies", 0,
-                             1000)
+    recruit_threshold: float = spec(
+        0.2, "x_a: identification above which a mass may apply to join", 0, 1
+    )
+    apply_rate: float = spec(
+        0.00031, "r: weekly application chance per unit of identification above x_a", 0, 1
+    )
+    youth_odds: float = spec(9.5, "relative odds that a person aged 35 or younger applies", 0, 1000)
     applicant_dropout: float = spec(0.5, "yearly share of applicants who withdraw", 0, 1)
     activist_dropout: float = spec(0.1, "yearly share of activists who drop out", 0, 1)
-    activist_rate: float = spec(0.041, "activists a branch takes on a year per free hour a "
-                                "week of its capacity", 0, 10)
-    develop_rate: float = spec(0.023, "activists a branch develops into probationary members a "
-                               "year per free hour a week of its capacity", 0, 10)
-    activist_weeks: int = spec(26, "least weeks as an activist before development (party "
-                               "rules: half a year)", 0, 520)
-    probation_weeks: int = spec(52, "weeks on probation before full membership (party rules: "
-                                "one year)", 1, 520)
-    outreach_base: float = spec(0.3, "application and selection chance of new strata and "
-                                "platform workers relative to others, without outreach", 0, 1)
+    activist_rate: float = spec(
+        0.040, "activists a branch takes on a year per free hour a week of its capacity", 0, 10
+    )
+    develop_rate: float = spec(
+        0.023,
+        "activists a branch develops into probationary members a "
+        "year per free hour a week of its capacity",
+        0,
+        10,
+    )
+    activist_weeks: int = spec(
+        26, "least weeks as an activist before development (party rules: half a year)", 0, 520
+    )
+    probation_weeks: int = spec(
+        52, "weeks on probation before full membership (party rules: one year)", 1, 520
+    )
+    meeting_every: int = spec(
+        4,
+        "weeks between the branch committee meetings that take on "
+        "activists and develop members (monthly)",
+        1,
+        52,
+    )
+    outreach_base: float = spec(
+        0.3,
+        "application and selection chance of new strata and "
+        "platform workers relative to others, without outreach",
+        0,
+        1,
+    )
     # --- social organisations (§5.9; sim/social_orgs.py)
-    org_relay: float = spec(0.5, "share of its engaged members' service hours a partnered "
-                            "organisation relays to its other members (all if it hosts a "
-                            "branch)", 0, 1)
+    org_relay: float = spec(
+        0.5,
+        "share of its engaged members' service hours a partnered "
+        "organisation relays to its other members (all if it hosts a "
+        "branch)",
+        0,
+        1,
+    )
     # --- sensing (§5.3)
-    sensing_noise: float = spec(0.05, "sd of the noise in a branch's report of the need it sees",
-                                0, 1)
-    sensing_delay: int = spec(2, "weeks a report takes to cross one layer of the hierarchy", 0,
-                              52)
-    support_hours: float = spec(0.2, "support hours a week the committees hand out per branch "
-                                "member, by perceived need", 0, 100)
+    sensing_noise: float = spec(
+        0.05, "sd of the noise in a branch's report of the need it sees", 0, 1
+    )
+    sensing_delay: int = spec(2, "weeks a report takes to cross one layer of the hierarchy", 0, 52)
+    support_hours: float = spec(
+        0.2,
+        "support hours a week the committees hand out per branch member, by perceived need",
+        0,
+        100,
+    )
     # --- party-business integration (§5.7)
     business_base: float = spec(0.5, "p0: business performance index without integration", 0, 1)
     business_lift: float = spec(0.8, "b1: linear gain of integrated effort", 0, 10, lo_open=True)
-    business_curvature: float = spec(1.0, "b2: quadratic loss of integrated effort (b1 < 2 b2)",
-                                     0, 10, lo_open=True)
-    business_displacement: float = spec(0.3, "b3: loss per unit of effort when party work "
-                                        "replaces business (generalized)", 0, 10)
+    business_curvature: float = spec(
+        1.0, "b2: quadratic loss of integrated effort (b1 < 2 b2)", 0, 10, lo_open=True
+    )
+    business_displacement: float = spec(
+        0.3, "b3: loss per unit of effort when party work replaces business (generalized)", 0, 10
+    )
     business_noise: float = spec(0.02, "sd of the noise in observed business performance", 0, 1)
-    effort_spread: float = spec(0.05, "sd of branches' initial integration effort around the "
-                                "policy value", 0, 1)
-    code_learning: float = spec(0.2, "p2: weekly rate at which the code learns from "
-                                "better-performing branches (outcome evaluation)", 0, 1)
-    socialisation: float = spec(0.05, "p1: weekly rate at which branches adopt the code (outcome "
-                                "evaluation)", 0, 1)
-    exploration: float = spec(0.03, "sd of a branch's weekly trial-and-error in its effort "
-                              "(outcome evaluation)", 0, 1)
+    effort_spread: float = spec(
+        0.05, "sd of branches' initial integration effort around the policy value", 0, 1
+    )
+    code_learning: float = spec(
+        0.2,
+        "p2: weekly rate at which the code learns from "
+        "better-performing branches (outcome evaluation)",
+        0,
+        1,
+    )
+    socialisation: float = spec(
+        0.05, "p1: weekly rate at which branches adopt the code (outcome evaluation)", 0, 1
+    )
+    exploration: float = spec(
+        0.03, "sd of a branch's weekly trial-and-error in its effort (outcome evaluation)", 0, 1
+    )
 
     def check(self) -> None:
         total = self.share_state + self.share_enterprise + self.share_platform
@@ -334,9 +425,7 @@ class ModelParams(Params):
             )
         split = self.split_service + self.split_life
         if abs(split - 1) > 1e-6:
-            raise ConfigError(
-                f"model.split_service + split_life = {split:g}: must be 1"
-            )
+            raise ConfigError(f"model.split_service + split_life = {split:g}: must be 1")
         if self.business_lift >= 2 * self.business_curvature:
             raise ConfigError(
                 f"model.business_lift = {self.business_lift:g}: must be below 2 * "
@@ -373,30 +462,55 @@ class PolicyParams(Params):
     section: typing.ClassVar[str] = "policy"
 
     name: str = spec("baseline", "name of the policy package (the scenario label)")
-    coverage: float = spec(0.5, "boundaryless coverage of units without a branch of their own",
-                           0, 1)
-    embedding: float = spec(0.2, "share of in-unit members dual-registered in their community",
-                            0, 1)
-    openness: float = spec(0.3, "openness of branch work to the masses and social organisations",
-                           0, 1)
-    mutual_recognition: bool = spec(False, "organisational life on either side counts once for "
-                                    "dual-registered members")
-    responsiveness: float = spec(0.3, "weekly chance a member's own problem is answered through "
-                                 "the party channel", 0, 1)
+    coverage: float = spec(
+        0.5,
+        "boundaryless coverage: chance that a small traditional unit is "
+        "brought into a joint branch (headline lever of platform_coverage "
+        "and online_branches)",
+        0,
+        1,
+    )
+    embedding: float = spec(
+        0.2, "share of in-unit members dual-registered in their community", 0, 1
+    )
+    openness: float = spec(
+        0.3, "openness of branch work to the masses and social organisations", 0, 1
+    )
+    mutual_recognition: bool = spec(
+        False, "organisational life on either side counts once for dual-registered members"
+    )
+    responsiveness: float = spec(
+        0.3, "weekly chance a member's own problem is answered through the party channel", 0, 1
+    )
     # --- foundation dimension in depth (paper 2): null takes policy.coverage
-    platform_coverage: float | None = spec(None, "chance that a platform organisation gets a "
-                                           "branch (null: policy.coverage)", 0, 1)
-    online_branches: float | None = spec(None, "share of otherwise unattached members an online "
-                                         "branch takes in (null: policy.coverage)", 0, 1)
+    platform_coverage: float | None = spec(
+        None, "chance that a platform organisation gets a branch (null: policy.coverage)", 0, 1
+    )
+    online_branches: float | None = spec(
+        None,
+        "share of otherwise unattached members an online branch takes in (null: policy.coverage)",
+        0,
+        1,
+    )
     # --- openness dimension in depth (paper 4): null takes policy.openness
-    new_strata_outreach: float | None = spec(None, "outreach to new strata and platform workers "
-                                             "in recruitment (null: policy.openness)", 0, 1)
-    social_org_partnership: float | None = spec(None, "share of social organisations partnered "
-                                                "with the party (null: policy.openness)", 0, 1)
-    open_activities: float | None = spec(None, "how far branch activities are open to the "
-                                         "masses (null: policy.openness)", 0, 1)
-    care_service: float | None = spec(None, "how far service reaches private needs, not only "
-                                      "public affairs (null: policy.openness)", 0, 1)
+    new_strata_outreach: float | None = spec(
+        None,
+        "outreach to new strata and platform workers in recruitment (null: policy.openness)",
+        0,
+        1,
+    )
+    social_org_partnership: float | None = spec(
+        None, "share of social organisations partnered with the party (null: policy.openness)", 0, 1
+    )
+    open_activities: float | None = spec(
+        None, "how far branch activities are open to the masses (null: policy.openness)", 0, 1
+    )
+    care_service: float | None = spec(
+        None,
+        "how far service reaches private needs, not only public affairs (null: policy.openness)",
+        0,
+        1,
+    )
 
     #: Sub-lever -> the headline lever whose value it takes when left unset (null).
     LEVER_PARENTS: typing.ClassVar[dict[str, str]] = {
@@ -418,24 +532,46 @@ class PolicyParams(Params):
         if value is None:
             value = getattr(self, self.LEVER_PARENTS[name])
         return float(value)
+
     # --- subject dimension: the hierarchy's assessment and sensing (paper 1; DESIGN §5.2-5.3)
-    escalation: float = spec(0.1, "margin each layer adds to the assessment it passes down "
-                             "(层层加码)", 0, 10)
-    unified_table: bool = spec(False, "one unified assessment table instead of one per work "
-                               "department (一表统管)")
-    simplify_downward: bool = spec(False, "each layer simplifies the assessment it passes down "
-                                   "instead of adding to it (越往下考核越简化)")
-    trace_requirement: float = spec(0.5, "documentation each indicator must leave behind, as a "
-                                    "share of the indicator (留痕)", 0, 10)
-    sensing_fidelity: float = spec(0.8, "share of a report's information that survives one layer "
-                                   "(Williamson control loss)", 0, 1, lo_open=True)
+    escalation: float = spec(
+        0.1, "margin each layer adds to the assessment it passes down (层层加码)", 0, 10
+    )
+    unified_table: bool = spec(
+        False, "one unified assessment table instead of one per work department (一表统管)"
+    )
+    simplify_downward: bool = spec(
+        False,
+        "each layer simplifies the assessment it passes down "
+        "instead of adding to it (越往下考核越简化)",
+    )
+    trace_requirement: float = spec(
+        0.5,
+        "documentation each indicator must leave behind, as a share of the indicator (留痕)",
+        0,
+        10,
+    )
+    sensing_fidelity: float = spec(
+        0.8,
+        "share of a report's information that survives one layer (Williamson control loss)",
+        0,
+        1,
+        lo_open=True,
+    )
     # --- integration dimension: party work and business (paper 3; DESIGN §5.7)
-    fusion_mode: str = spec("isolated", "how party work relates to the unit's business",
-                            choices=("narrowed", "isolated", "integrated", "generalized"))
-    integration_effort: float = spec(0.2, "B: share of a branch's free hours meant for work with "
-                                     "the unit's business", 0, 1)
-    evaluation: str = spec("traces", "what the assessment looks at: records (traces) or results "
-                           "(outcomes)", choices=("traces", "outcomes"))
+    fusion_mode: str = spec(
+        "isolated",
+        "how party work relates to the unit's business",
+        choices=("narrowed", "isolated", "integrated", "generalized"),
+    )
+    integration_effort: float = spec(
+        0.2, "B: share of a branch's free hours meant for work with the unit's business", 0, 1
+    )
+    evaluation: str = spec(
+        "traces",
+        "what the assessment looks at: records (traces) or results (outcomes)",
+        choices=("traces", "outcomes"),
+    )
 
 
 @dataclass(frozen=True)
@@ -479,8 +615,12 @@ class Config(Params):
     def from_dict(cls, data: dict[str, Any]) -> Config:
         """Build and validate a config from nested plain dicts."""
         data = dict(data)
-        parts = {"model": ModelParams, "policy": PolicyParams, "run": RunParams,
-                 "experiment": ExperimentParams}
+        parts = {
+            "model": ModelParams,
+            "policy": PolicyParams,
+            "run": RunParams,
+            "experiment": ExperimentParams,
+        }
         for key, sub in parts.items():
             if key in data and isinstance(data[key], dict):
                 data[key] = sub.from_dict(data[key])
@@ -503,6 +643,12 @@ def describe(cls: type) -> list[tuple[str, str, str, str]]:
         kind = {float: "number", int: "whole number", bool: "boolean", str: "string"}.get(
             tp, getattr(tp, "__name__", str(tp))
         )
-        rows.append((f"{cls.section}.{f.name}".strip("."), repr(default), _allowed(f, kind),
-                     f.metadata.get("doc", "")))
+        rows.append(
+            (
+                f"{cls.section}.{f.name}".strip("."),
+                repr(default),
+                _allowed(f, kind),
+                f.metadata.get("doc", ""),
+            )
+        )
     return rows

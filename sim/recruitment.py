@@ -17,13 +17,17 @@ members (中国共产党发展党员工作细则, 2014) in four stages held by m
 * **Developing branch.** The branch that develops a person is the branch of their work unit, if
   it has members, else their residential community's branch; without either nobody develops
   them (they can still withdraw).
+* **Meetings.** Branch committees decide on activists and developments at their meetings,
+  every ``model.meeting_every`` weeks (4: monthly); applications and withdrawals happen any
+  week, admissions exactly when probation ends (so, with monthly meetings, monthly too).
 * **Capacity.** Development takes members' time. Each branch earns, every week,
   ``activist_rate * F_b / 52`` slots for taking on activists and ``develop_rate * F_b / 52``
   slots for developing activists into probationary members, where ``F_b`` is its free hours
   (capacity after paperwork, ``sim.assessment``): a branch buried in paperwork develops fewer.
-  Credit is banked up to one person. A branch promotes at most ``floor(credit)`` people a week
-  at each step, chosen at random among its eligible candidates with weight ``o_j`` (outreach
-  also raises the chance to be developed). So promotions never exceed capacity.
+  Credit is banked up to one person (or one meeting's accrual, if more). At a meeting a branch
+  promotes at most ``floor(credit)`` people at each step, chosen at random among its eligible
+  candidates with weight ``o_j`` (outreach also raises the chance to be developed). So
+  promotions never exceed capacity.
 * **Durations.** Activists are developed only after ``model.activist_weeks`` (26: at least half
   a year); probationary members become full members after exactly ``model.probation_weeks``
   (52: one year), joining the branch that developed them (or, if it is gone, their street's
@@ -36,10 +40,10 @@ members (applicants 21.4%, activists 10.6%, probationary members 2.1%, i.e. one 
 admissions), spread over branches in proportion to their free hours and, within a branch, drawn
 among masses in proportion to their application weight. Activists get tenures from the
 steady-state distribution of the stage (exponential dropout before week 26, dropout plus
-promotion after), probationary members uniform tenures over the year, so admissions and
-developments flow at their steady rates from the first week. The calibrated defaults of
-``apply_rate``, ``activist_rate`` and ``develop_rate`` keep the ratios near their targets over
-the run (measured in ``docs/ODD.md``).
+promotion after); probationary members get tenures spread uniformly over the past year's
+meetings, so admissions and developments flow at their steady rates from the first month. The
+calibrated defaults of ``apply_rate``, ``activist_rate`` and ``develop_rate`` keep the ratios
+near their targets over the run (measured in ``docs/ODD.md``).
 
 Everything is vectorised over the people in the pipeline (a few percent of the population); the
 only per-person loop is inside ``model.admit`` (a handful of recruits a week).
@@ -51,8 +55,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.social_change import online_pickup
-from sim.world import COMMUNITY, PLATFORM
+from sim.social_change import join, online_pickup
+from sim.world import COMMUNITY, PLATFORM, at_branch
 
 if TYPE_CHECKING:
     from sim.model import PartyBuildingModel
@@ -190,8 +194,9 @@ class Recruitment:
         key = model.social_change.moved if hasattr(model, "social_change") else 0
         if self._weights is None or self._weights_key != key:
             p = model.params
-            reach = outreach_weight(self.new_groups(model), p.outreach_base,
-                                    model.policy.lever("new_strata_outreach"))
+            reach = outreach_weight(
+                self.new_groups(model), p.outreach_base, model.policy.lever("new_strata_outreach")
+            )
             self._weights = ((self.youth * reach).astype(np.float32), reach)
             self._weights_key = key
         return self._weights
@@ -236,27 +241,31 @@ class Recruitment:
         b = development_branch(model, chosen)
         # inside a branch: the first ranks are probationary, then activists, then applicants
         n_p, n_k = per_branch[PROBATIONARY][b], per_branch[ACTIVIST][b]
-        stage = np.where(rank < n_p, PROBATIONARY, np.where(rank < n_p + n_k, ACTIVIST,
-                                                            APPLICANT))
+        stage = np.where(rank < n_p, PROBATIONARY, np.where(rank < n_p + n_k, ACTIVIST, APPLICANT))
         self.stage[chosen] = stage
         # tenures (weeks already spent in the stage at week 0)
         tenure = np.zeros(chosen.size)
         is_p = stage == PROBATIONARY
-        tenure[is_p] = rng.integers(0, p.probation_weeks, is_p.sum())
+        # developed at past meetings: tenures are multiples of the meeting interval
+        tenure[is_p] = p.meeting_every * rng.integers(
+            0, -(-p.probation_weeks // p.meeting_every), is_p.sum()
+        )
         d_k = -np.log1p(-min(p.activist_dropout, 1 - 1e-9)) / 52.0
         d_a = -np.log1p(-min(p.applicant_dropout, 1 - 1e-9)) / 52.0
         inflow = p.activist_rate * (free * develops).sum() / 52.0  # activists a week
         is_k = stage == ACTIVIST
-        tenure[is_k] = self._activist_tenure(is_k.sum(), inflow, d_k, TARGET_ACTIVISTS * members,
-                                             p.activist_weeks, rng)
+        tenure[is_k] = self._activist_tenure(
+            is_k.sum(), inflow, d_k, TARGET_ACTIVISTS * members, p.activist_weeks, rng
+        )
         is_a = stage == APPLICANT
         stay = 1.0 / max(d_a + inflow / max(TARGET_APPLICANTS * members, 1.0), 1e-6)
         tenure[is_a] = np.minimum(rng.exponential(stay, is_a.sum()), 520)
         self.since[chosen] = -np.floor(tenure).astype(np.int32)
 
     @staticmethod
-    def _activist_tenure(k: int, inflow: float, d: float, stock: float, minimum: int,
-                         rng: np.random.Generator) -> np.ndarray:
+    def _activist_tenure(
+        k: int, inflow: float, d: float, stock: float, minimum: int, rng: np.random.Generator
+    ) -> np.ndarray:
         """Tenures from the stage's steady state: dropout ``d`` before ``minimum`` weeks, then
         dropout plus promotion at the rate that keeps the stock."""
         if k == 0:
@@ -280,9 +289,13 @@ class Recruitment:
         nb = model.world.branches
         self._fit(nb)
         free = self.free_hours(model)
-        self.credit_activist = np.minimum(self.credit_activist + p.activist_rate * free / 52.0,
-                                          1.0)
-        self.credit_develop = np.minimum(self.credit_develop + p.develop_rate * free / 52.0, 1.0)
+        for name, rate in (
+            ("credit_activist", p.activist_rate),
+            ("credit_develop", p.develop_rate),
+        ):
+            accrual = rate * free / 52.0
+            cap = np.maximum(1.0, p.meeting_every * accrual)  # bank up to one meeting's worth
+            setattr(self, name, np.minimum(getattr(self, name) + accrual, cap))
         apply_w, reach = self.weight(model)
 
         pipe = pipe_all = np.flatnonzero(self.stage > 0)
@@ -294,56 +307,71 @@ class Recruitment:
         self.stage[pipe[quit_]] = NO_STAGE
         pipe, stage = pipe[~quit_], stage[~quit_]
         tenure = week - self.since[pipe]
-        dev = development_branch(model, pipe)
-        # 2. probation complete: full members
+        # 2. probation complete: full members (exactly probation_weeks after development)
         due = (stage == PROBATIONARY) & (tenure >= p.probation_weeks)
         admitted = pipe[due]
-        self._admit(model, admitted, dev[due])
-        # 3. activists developed into probationary members, within capacity
-        elig = (stage == ACTIVIST) & (tenure >= p.activist_weeks) & (dev >= 0)
-        slots = np.floor(self.credit_develop).astype(np.int64)
-        developed, _ = select_within_capacity(pipe[elig], dev[elig], reach[pipe[elig]], slots,
-                                              rng)
-        dev_branch = development_branch(model, developed)
-        np.subtract.at(self.credit_develop, dev_branch, 1.0)
-        self.stage[developed] = PROBATIONARY
-        self.since[developed] = week
-        # 4. applicants taken on as activists, within capacity
-        elig = (stage == APPLICANT) & (dev >= 0)
-        slots_a = np.floor(self.credit_activist).astype(np.int64)
-        activated, _ = select_within_capacity(pipe[elig], dev[elig], reach[pipe[elig]], slots_a,
-                                              rng)
-        act_branch = development_branch(model, activated)
-        np.subtract.at(self.credit_activist, act_branch, 1.0)
-        self.stage[activated] = ACTIVIST
-        self.since[activated] = week
+        self._admit(model, admitted, development_branch(model, admitted))
+        # 3-4. at the branch committee's meeting: development and new activists, within capacity
+        none = np.empty(0, np.int64)
+        developed = dev_branch = activated = act_branch = none
+        slots = slots_a = np.zeros(nb, np.int64)
+        if week % p.meeting_every == 0:
+            keep = ~due
+            pipe, stage, tenure = pipe[keep], stage[keep], tenure[keep]
+            dev = development_branch(model, pipe)
+            elig = (stage == ACTIVIST) & (tenure >= p.activist_weeks) & (dev >= 0)
+            slots = np.floor(self.credit_develop).astype(np.int64)
+            developed, _ = select_within_capacity(
+                pipe[elig], dev[elig], reach[pipe[elig]], slots, rng
+            )
+            dev_branch = development_branch(model, developed)
+            np.subtract.at(self.credit_develop, dev_branch, 1.0)
+            self.stage[developed] = PROBATIONARY
+            self.since[developed] = week
+            elig = (stage == APPLICANT) & (dev >= 0)
+            slots_a = np.floor(self.credit_activist).astype(np.int64)
+            activated, _ = select_within_capacity(
+                pipe[elig], dev[elig], reach[pipe[elig]], slots_a, rng
+            )
+            act_branch = development_branch(model, activated)
+            np.subtract.at(self.credit_activist, act_branch, 1.0)
+            self.stage[activated] = ACTIVIST
+            self.since[activated] = week
         # 5. new applications
-        chance = application_chance(model.x, np.float32(p.recruit_threshold),
-                                    np.float32(p.apply_rate), apply_w)
-        chance[model.member | (self.stage != NO_STAGE)] = 0.0
-        chance[pipe_all[quit_]] = 0.0  # who withdrew this week does not reapply at once
+        chance = application_chance(
+            model.x, np.float32(p.recruit_threshold), np.float32(p.apply_rate), apply_w
+        )
+        chance[model.member_ids] = 0.0  # members (recruits of this week included)
+        chance[pipe_all] = 0.0  # people in a stage, and who withdrew this week
         applied = bernoulli_thinned(chance, rng)
         self.stage[applied] = APPLICANT
         self.since[applied] = week
         self.last = {
-            "admitted": admitted, "developed": developed, "developed_branch": dev_branch,
-            "develop_slots": slots, "activated": activated, "activated_branch": act_branch,
-            "activist_slots": slots_a, "applied": applied, "withdrew": np.flatnonzero(quit_),
+            "admitted": admitted,
+            "developed": developed,
+            "developed_branch": dev_branch,
+            "develop_slots": slots,
+            "activated": activated,
+            "activated_branch": act_branch,
+            "activist_slots": slots_a,
+            "applied": applied,
+            "withdrew": pipe_all[quit_],
         }
 
     def _admit(self, model: PartyBuildingModel, pids: np.ndarray, branch: np.ndarray) -> None:
         """Probationary members who completed the year become full members."""
         w = model.world
-        new = self.new_groups(model)[pids]
-        young = w.age[pids] <= 35
         slot = model.week % WINDOW
+        self.recruits = int(pids.size)
+        if pids.size == 0:
+            self._window[:, slot] = 0
+            return
+        new = w.new_strata[pids] | (w.sector[pids] == PLATFORM)
+        young = w.age[pids] <= 35
         self._window[:, slot] = (pids.size, int(new.sum()), int(young.sum()))
         self.totals += self._window[:, slot]
-        self.recruits = int(pids.size)
         self.stage[pids] = NO_STAGE
-        if pids.size == 0:
-            return
-        branch = branch.copy()
+        branch = join(model, pids, branch)  # a full branch splits
         lost = branch < 0
         if lost.any():
             draw = model.rng.random(lost.sum())
@@ -352,21 +380,23 @@ class Recruitment:
             found[online] = online_pickup(model, pids[lost][online])
             branch[lost] = found
         model.admit(pids, branch)
-        at_work = (branch >= 0) & (w.branch_kind[np.maximum(branch, 0)] != COMMUNITY)
+        at_work = at_branch(w.branch_kind, branch, COMMUNITY) != COMMUNITY
         model.dual_registered[pids] = at_work & (
-            model.rng.random(pids.size) < model.policy.embedding)
+            model.rng.random(pids.size) < model.policy.embedding
+        )
 
     # ------------------------------------------------------------------ outcomes
     def outcomes(self, model: PartyBuildingModel) -> dict[str, float]:
         """Per-step recruitment outcomes (see ``sim.outcomes``)."""
         members = float(model.member.sum())
         window = self._window.sum(axis=1)
-        counts = np.bincount(self.stage, minlength=4)
+        applicants = np.count_nonzero(self.stage == APPLICANT)
+        activists = np.count_nonzero(self.stage == ACTIVIST)
         return {
             "recruits": float(self.recruits),
             "new_strata_recruit_share": float(window[1] / window[0]) if window[0] else 0.0,
-            "applicants": float(counts[APPLICANT] / members) if members else 0.0,
-            "activists": float(counts[ACTIVIST] / members) if members else 0.0,
+            "applicants": float(applicants / members) if members else 0.0,
+            "activists": float(activists / members) if members else 0.0,
         }
 
     def summary(self, model: PartyBuildingModel) -> dict[str, float]:

@@ -56,8 +56,9 @@ class MemberReach:
         total = None
         for name, values in per_layer.items():
             deg = self.degree[name][self.ids]
-            spread = np.divide(values, deg[:, None], out=np.zeros_like(values),
-                               where=deg[:, None] > 0)
+            spread = np.divide(
+                values, deg[:, None], out=np.zeros_like(values), where=deg[:, None] > 0
+            )
             got = self.out[name] @ spread
             total = got if total is None else total + got
         return total

@@ -7,14 +7,17 @@ forms of work are left without organisational life unless new-sector or online b
 them. The mechanism formalises this as a trend:
 
 * **Moves.** Each year a share ``model.platform_shift`` of the people who work in a stable unit
-  (state organs and public institutions, enterprises) moves to the platform sector. The weekly
-  hazard ``h = 1 - (1 - platform_shift)^(1/52)`` is applied in batches every
-  ``model.social_change_every`` weeks (default 13, one quarter): a batch moves each stable worker
-  with probability ``1 - (1 - platform_shift)^(every/52)``, so the yearly rate is exact, and the
-  network operators are rebuilt once per batch instead of every week (a rebuild costs about 35 ms
-  at 100,000 people; spread over a quarter it adds under 3 ms a week). A mover joins an existing
-  platform organisation chosen in proportion to its size (a random platform worker's
-  organisation).
+  (state organs and public institutions, enterprises) moves to the platform sector. The moves
+  are applied in batches every ``model.social_change_every`` weeks (default 52: the year's
+  movers move together): a batch moves each stable worker with probability
+  ``1 - (1 - platform_shift)^(every/52)``, so the yearly rate is exact. Batching keeps the
+  cost down: after a batch the network operators are rebuilt once (``model._build_operators``,
+  about 25 ms at 100,000 people, most of it the weighted sum of the three layers) plus about
+  15 ms of rewiring; spread over a year this adds under 1 ms to the average week at 100,000
+  people, and weeks without a batch cost nothing. Use a shorter interval (e.g. 4 or 13) for
+  smoother time series at a higher cost (the experiments on social change do). A mover joins
+  an existing platform organisation chosen in proportion to its size (a random platform
+  worker's organisation).
 * **Ties.** A mover loses every work tie (its row and column of the ``work`` layer), draws
   ``model.platform_work_degree`` ties to random co-workers of its platform organisation (as the
   world builder gives platform workers), and its online activity is multiplied by
@@ -22,15 +25,20 @@ them. The mechanism formalises this as a trend:
   ``online_degree * (a_new - a_old) / mean(a)`` is drawn as Poisson new ties whose partners are
   chosen in proportion to online activity (the Chung and Lu 2002 rule the builder uses).
 * **Branches.** A member who moves loses a branch tied to the old workplace (unit or joint
-  branch). The first rule that applies gives the new organisational home: the platform
-  organisation's branch, if coverage of the new sectors created one; the residential community's
-  branch, if the member is dual-registered there (paper 2.2: residential ties make up for the
-  weakening of work-based branches); the street's online branch, with chance
-  ``policy.online_branches`` (paper 2.3, "On line" branches); otherwise the member floats. A
-  unit whose full members fall below ``model.branch_min_members`` loses its own branch: it joins
-  a joint branch of its street if coverage work reaches it (the unit's stored coverage draw
-  against ``policy.coverage``) and one exists there, otherwise its members go through the same
-  rules. A dissolved branch keeps its row, empty, so per-branch arrays never change size.
+  branch); a floating mover may be found. The first rule that applies gives the new
+  organisational home: the platform organisation's branch, if coverage of the new sectors
+  created one; the residential community's branch, if the member is dual-registered there
+  (paper 2.2: residential ties make up for the weakening of work-based branches); the street's
+  online branch, with chance ``policy.online_branches`` (paper 2.3, "On line" branches);
+  otherwise the member floats. A unit whose full members fall below ``model.branch_min_members``
+  loses its own branch: if coverage work reaches it (the unit's stored coverage draw against
+  ``policy.coverage``) it joins a joint branch of its street with room for another unit (up to
+  ``model.joint_branch_units``; else a new joint branch), otherwise its members go through the
+  same rules. A branch never holds more than ``model.branch_max_members``: people beyond its
+  room go to a new branch of the same kind, unit and community (a split). A dissolved branch
+  keeps its row, empty; new branches append rows (``open_branches``: world arrays, Mesa
+  ``Branch`` agents, and the model's per-branch arrays padded until their mechanisms
+  recompute them).
 
 All of this is vectorised; the only loop runs over the three layers.
 """
@@ -43,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.network import group_layout, symmetric_adjacency
-from sim.world import COMMUNITY, ENTERPRISE, JOINT, ONLINE, PLATFORM, STATE, UNIT
+from sim.world import COMMUNITY, ENTERPRISE, JOINT, ONLINE, PLATFORM, STATE, UNIT, at_branch
 
 if TYPE_CHECKING:
     from sim.model import PartyBuildingModel
@@ -54,8 +62,13 @@ def batch_hazard(yearly: float, weeks: int) -> float:
     return float(-np.expm1(weeks / 52.0 * np.log1p(-yearly))) if yearly < 1 else 1.0
 
 
-def open_branches(model: PartyBuildingModel, kind: int, communities: np.ndarray) -> np.ndarray:
-    """Open new, empty branches of one kind in the given communities; return their ids.
+def open_branches(
+    model: PartyBuildingModel,
+    kind: int | np.ndarray,
+    communities: np.ndarray,
+    units: np.ndarray | None = None,
+) -> np.ndarray:
+    """Open new, empty branches of the given kinds in the given communities; return their ids.
 
     The world's branch arrays and the Mesa ``Branch`` agents grow; the model's per-branch
     arrays are padded (with zeros; the fusion state through ``model._fit_branch_state``) and
@@ -68,16 +81,24 @@ def open_branches(model: PartyBuildingModel, kind: int, communities: np.ndarray)
     old, k = w.branches, communities.size
     if k == 0:
         return np.empty(0, np.int64)
-    w.branch_kind = np.concatenate([w.branch_kind, np.full(k, kind, np.int8)])
+    w.branch_kind = np.concatenate(
+        [w.branch_kind, np.broadcast_to(np.asarray(kind, np.int8), (k,))]
+    )
+    w.branch_unit = np.concatenate(
+        [w.branch_unit, np.full(k, -1, np.int32) if units is None else np.asarray(units, np.int32)]
+    )
     w.branch_community = np.concatenate([w.branch_community, communities])
-    w.branch_committee = np.concatenate([w.branch_committee,
-                                         w.street_of_community[communities]])
+    w.branch_committee = np.concatenate([w.branch_committee, w.street_of_community[communities]])
     model.branch_agents.extend(Branch(model, i) for i in range(old, old + k))
     if hasattr(model, "_fit_branch_state"):
         model._fit_branch_state()
     for name, value in list(vars(model).items()):
-        if (name.startswith("branch_") and isinstance(value, np.ndarray) and value.ndim == 1
-                and value.size == old):
+        if (
+            name.startswith("branch_")
+            and isinstance(value, np.ndarray)
+            and value.ndim == 1
+            and value.size == old
+        ):
             pad = np.zeros(k, value.dtype) if value.dtype != bool else np.zeros(k, bool)
             setattr(model, name, np.concatenate([value, pad]))
     return np.arange(old, old + k, dtype=np.int64)
@@ -127,6 +148,45 @@ def place_in_streets(
     return out
 
 
+def join(model: PartyBuildingModel, pids: np.ndarray, branches: np.ndarray) -> np.ndarray:
+    """Where people who join the given branches end up, splitting full branches (party rules).
+
+    A branch holds at most ``model.branch_max_members`` members; people beyond its room go to
+    new branches of the same kind, community and unit (a split), ``branch_max_members`` each.
+    A target of -1 stays -1 (floating).
+    """
+    w, cap = model.world, model.params.branch_max_members
+    out = np.asarray(branches, np.int64).copy()
+    has = np.flatnonzero(out >= 0)
+    if has.size == 0:
+        return out
+    joining = np.zeros(w.people, bool)
+    joining[pids] = True
+    hb = model.home_branch
+    stay = model.member & (hb >= 0) & ~joining
+    room = cap - np.bincount(hb[stay], minlength=w.branches)
+    order = has[np.argsort(out[has], kind="stable")]
+    t = out[order]
+    start = np.maximum.accumulate(np.where(np.r_[True, t[1:] != t[:-1]], np.arange(t.size), 0))
+    extra = np.arange(t.size) - start - np.maximum(room[t], 0)  # >= 0: beyond the room
+    over = extra >= 0
+    if not over.any():
+        return out
+    # new branches per overflowing target, numbered in target order
+    targets, first_over = np.unique(t[over], return_index=True)
+    need = -(-np.bincount(t[over], minlength=w.branches)[targets] // cap)
+    new = open_branches(
+        model,
+        w.branch_kind[targets].repeat(need),
+        w.branch_community[targets].repeat(need),
+        w.branch_unit[targets].repeat(need),
+    )
+    base = np.cumsum(need) - need  # index of each target's first new branch in ``new``
+    which = np.searchsorted(targets, t[over])
+    out[order[over]] = new[base[which] + extra[over] // cap]
+    return out
+
+
 def street_of(model: PartyBuildingModel, pids: np.ndarray) -> np.ndarray:
     """Street (lowest committee) of each person's residential community."""
     w = model.world
@@ -141,8 +201,14 @@ def online_pickup(model: PartyBuildingModel, pids: np.ndarray) -> np.ndarray:
         return np.empty(0, np.int64)
     room = model.params.branch_max_members - model.branch_members
     streets = street_of(model, pids)
-    return place_in_streets(model, ONLINE, streets, room, model.params.branch_max_members,
-                            street_first_community(model.world)[streets])
+    return place_in_streets(
+        model,
+        ONLINE,
+        streets,
+        room,
+        model.params.branch_max_members,
+        street_first_community(model.world)[streets],
+    )
 
 
 def rehome(model: PartyBuildingModel, pids: np.ndarray, draw: np.ndarray) -> np.ndarray:
@@ -163,13 +229,14 @@ def rehome(model: PartyBuildingModel, pids: np.ndarray, draw: np.ndarray) -> np.
     comm_b = w.community_branch[w.community[pids]]
     dual = model.dual_registered[pids] & (comm_b >= 0)
     home[dual] = comm_b[dual]
+    home = join(model, pids, home)
     online = ~dual & (draw < model.policy.lever("online_branches"))
     home[online] = online_pickup(model, pids[online])
     return home
 
 
 def recount_branches(model: PartyBuildingModel) -> None:
-    """Members and capacity of every branch after membership changed (sizes never change)."""
+    """Members and capacity of every branch after membership changed."""
     from sim.assessment import branch_capacity
 
     hb = model.home_branch[model.member]
@@ -214,8 +281,9 @@ class SocialChange:
         w = model.world
         stable = (w.sector == STATE) | (w.sector == ENTERPRISE)
         draw = model.rng.random(w.people)
-        movers = np.flatnonzero(stable & (draw < batch_hazard(p.platform_shift,
-                                                              p.social_change_every)))
+        movers = np.flatnonzero(
+            stable & (draw < batch_hazard(p.platform_shift, p.social_change_every))
+        )
         if movers.size == 0 or not np.any(w.sector == PLATFORM):
             return False  # nobody moves, or there is no platform organisation to move to
         self.move(model, movers)
@@ -241,8 +309,13 @@ class SocialChange:
         self.moved += movers.size
         self.last_movers = movers
 
-    def _rewire(self, model: PartyBuildingModel, movers: np.ndarray, dest: np.ndarray,
-                platform_workers: np.ndarray) -> None:
+    def _rewire(
+        self,
+        model: PartyBuildingModel,
+        movers: np.ndarray,
+        dest: np.ndarray,
+        platform_workers: np.ndarray,
+    ) -> None:
         """Movers lose work ties, gain platform co-workers and online ties.
 
         Cost: one pass over the work layer's entries to drop the movers' ties, and one sparse
@@ -276,8 +349,9 @@ class SocialChange:
             dst = np.minimum(np.searchsorted(cdf, rng.random(src.size), side="right"), n - 1)
             w.layers["online"] = add_ties(w.layers["online"], src, dst)
 
-    def _rebranch(self, model: PartyBuildingModel, movers: np.ndarray, dest: np.ndarray,
-                  old_unit: np.ndarray) -> None:
+    def _rebranch(
+        self, model: PartyBuildingModel, movers: np.ndarray, dest: np.ndarray, old_unit: np.ndarray
+    ) -> None:
         """New homes for members who moved, and dissolution of units left too small."""
         p, w = model.params, model.world
         rng = model.rng
@@ -285,12 +359,12 @@ class SocialChange:
         draws = rng.random(movers.size)  # online pickup draws, one per mover (paired runs)
         mm, mdest, mdraw = movers[is_member], dest[is_member], draws[is_member]
         hb = model.home_branch[mm]
-        kind = np.where(hb >= 0, w.branch_kind[np.maximum(hb, 0)], -1)
+        kind = at_branch(w.branch_kind, hb, -1)
         # a branch tied to the old workplace is lost; online branches stay; floating may be found
         lost = (kind == UNIT) | (kind == JOINT) | (kind == -1)
         plat_b = w.unit_branch[mdest]
         to_plat = lost & (plat_b >= 0)
-        model.home_branch[mm[to_plat]] = plat_b[to_plat]
+        model.home_branch[mm[to_plat]] = join(model, mm[to_plat], plat_b[to_plat])
         rest = lost & ~to_plat
         model.home_branch[mm[rest]] = rehome(model, mm[rest], mdraw[rest])
         self._fix_dual(model, mm)
@@ -311,10 +385,7 @@ class SocialChange:
         w, rng = model.world, model.rng
         units = np.asarray(units, np.int64)
         first = w.unit_branch[units].astype(np.int64)
-        count = np.maximum(w.unit_branch_count[units], 1)
-        # the unit's own branches: first .. first + count - 1
-        own_b = np.repeat(first, count) + (np.arange(count.sum())
-                                           - np.repeat(np.cumsum(count) - count, count))
+        own_b = np.flatnonzero(np.isin(w.branch_unit, units))  # the units' own branches
         covered = w.unit_cover_draw[units] < model.policy.coverage
         target = np.full(units.size, -1, np.int64)
         if covered.any():
@@ -322,19 +393,24 @@ class SocialChange:
             units_in = np.bincount(ub, minlength=w.branches)
             room = np.where(w.branch_kind == JOINT, model.params.joint_branch_units - units_in, 0)
             target[covered] = place_in_streets(
-                model, JOINT, w.branch_committee[first[covered]], room,
-                model.params.joint_branch_units, w.unit_community[units[covered]])
+                model,
+                JOINT,
+                w.branch_committee[first[covered]],
+                room,
+                model.params.joint_branch_units,
+                w.unit_community[units[covered]],
+            )
         w.unit_branch[units] = target
-        w.unit_branch_count[units] = (target >= 0).astype(np.int32)
+        w.branch_unit[own_b] = -1  # dissolved: the row stays, empty, tied to no unit
         own_mask = np.zeros(w.branches, bool)
         own_mask[own_b] = True
         hb = model.home_branch
-        affected = np.flatnonzero(model.member & (hb >= 0) & own_mask[np.maximum(hb, 0)])
+        affected = np.flatnonzero(model.member & at_branch(own_mask, hb, False))
         draws = rng.random(affected.size)
         unit_of = np.searchsorted(units, w.unit[affected])  # units is sorted (np.unique)
         joint_of = target[np.minimum(unit_of, units.size - 1)]
         in_joint = (w.unit[affected] >= 0) & (joint_of >= 0)
-        hb[affected[in_joint]] = joint_of[in_joint]
+        hb[affected[in_joint]] = join(model, affected[in_joint], joint_of[in_joint])
         rest = affected[~in_joint]
         hb[rest] = rehome(model, rest, draws[~in_joint])
         self._fix_dual(model, affected)
@@ -345,5 +421,5 @@ class SocialChange:
         """Dual registration exists only beside a workplace or online branch."""
         w = model.world
         hb = model.home_branch[pids]
-        kind = np.where(hb >= 0, w.branch_kind[np.maximum(hb, 0)], COMMUNITY)
+        kind = at_branch(w.branch_kind, hb, COMMUNITY)
         model.dual_registered[pids] &= kind != COMMUNITY

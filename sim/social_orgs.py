@@ -61,10 +61,15 @@ class OrgBridge:
         self.size = np.asarray(self.members.sum(axis=0)).ravel()
         party = self.members.T @ model.member.astype(np.float32)
         self.partnered = np.asarray(model.org_partnered, bool)
-        self.hosts, self.relay = relay_weights(self.partnered, party, p.branch_min_members,
-                                               p.org_relay)
-        self.scale = np.divide(self.relay, self.size, out=np.zeros(self.size.size),
-                               where=self.size > 0)
+        self.hosts, self.relay = relay_weights(
+            self.partnered, party, p.branch_min_members, p.org_relay
+        )
+        self.scale = np.divide(
+            self.relay, self.size, out=np.zeros(self.size.size), where=self.size > 0
+        )
+        # the people who belong to any organisation, and their rows of the membership
+        self.people = np.flatnonzero(np.diff(self.members.indptr) > 0)
+        self._rows = sp.csr_array(self.members[self.people])
         self._ids: np.ndarray | None = None
         self._of_members: sp.csr_array | None = None
 
@@ -86,3 +91,17 @@ class OrgBridge:
         per_org = self._member_rows(member_ids) @ total
         per_org = per_org * self.scale[:, None]
         return self.members @ per_org
+
+    def add_to(
+        self, received: np.ndarray, member_ids: np.ndarray, sending: dict[str, np.ndarray]
+    ) -> None:
+        """Add what partnered organisations relay to ``received`` (N x k), in place.
+
+        Same as ``received += deliver(...)`` but touches only the rows of people who belong to
+        an organisation (a few percent of the population).
+        """
+        if self.people.size == 0 or not self.partnered.any():
+            return
+        total = sum(sending.values())
+        per_org = (self._member_rows(member_ids) @ total) * self.scale[:, None]
+        received[self.people] += self._rows @ per_org

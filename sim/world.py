@@ -41,6 +41,15 @@ DEPARTMENT_KINDS = (
 )
 
 
+def at_branch(values: np.ndarray, branch: np.ndarray, default: float | int = 0) -> np.ndarray:
+    """``values[branch]``, with ``default`` where ``branch`` is -1 (also when there is no branch).
+
+    Padding the per-branch array with the default lets -1 index it, so code stays the same
+    for a world without any branch.
+    """
+    return np.append(values, np.asarray(default, dtype=values.dtype))[branch]
+
+
 @dataclass
 class World:
     """Arrays describing people, units, branches, hierarchy and social organisations."""
@@ -74,10 +83,11 @@ class World:
     unit_branch: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     home_branch: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     dual_registered: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
-    # per unit: how many own branches it has (split above the maximum), how many people work in
-    # it now, and the uniform draw that decides whether coverage work reaches it (kept, so a
-    # unit that later loses its own branch meets the same draw: common random numbers)
-    unit_branch_count: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    # per branch: the unit whose own (unit or platform) branch it is, else -1
+    branch_unit: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    # per unit: how many people work in it now, and the uniform draw that decides whether
+    # coverage work reaches it (kept, so a unit that later loses its own branch meets the same
+    # draw: common random numbers)
     unit_staff: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     unit_cover_draw: np.ndarray = field(default_factory=lambda: np.empty(0))
     # per community: its first community branch (-1 if none)
@@ -134,8 +144,12 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     """People with sectors, units, communities, ages and membership."""
     n = p.people
     shares = np.array(
-        [p.share_state, p.share_enterprise, p.share_platform,
-         max(0.0, 1.0 - p.share_state - p.share_enterprise - p.share_platform)]
+        [
+            p.share_state,
+            p.share_enterprise,
+            p.share_platform,
+            max(0.0, 1.0 - p.share_state - p.share_enterprise - p.share_platform),
+        ]
     )
     counts = _exact_counts(shares, n)
     sector = rng.permutation(np.repeat(np.arange(4, dtype=np.int8), counts))
@@ -143,8 +157,11 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     unit = np.full(n, -1, np.int32)
     unit_sector = []
     next_unit = 0
-    means = {STATE: p.unit_size_state, ENTERPRISE: p.unit_size_enterprise,
-             PLATFORM: p.unit_size_platform}
+    means = {
+        STATE: p.unit_size_state,
+        ENTERPRISE: p.unit_size_enterprise,
+        PLATFORM: p.unit_size_platform,
+    }
     for s, mean in means.items():
         idx = np.flatnonzero(sector == s)
         sizes = _unit_sizes(idx.size, mean, rng)
@@ -164,8 +181,9 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
         np.where(none, rng.integers(18, 31, n), rng.integers(20, 61, n)),
     ).astype(np.uint8)
 
-    odds = np.array([p.member_odds_state, p.member_odds_enterprise, p.member_odds_platform,
-                     p.member_odds_none])
+    odds = np.array(
+        [p.member_odds_state, p.member_odds_enterprise, p.member_odds_platform, p.member_odds_none]
+    )
     n_members = int(round(p.member_share * n))
     member = np.zeros(n, bool)
     member[_weighted_sample(odds[sector], n_members, rng)] = True
@@ -180,9 +198,17 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     unit_community = np.zeros(unit_sector.size, np.int32)
     has_unit = np.flatnonzero(unit >= 0)
     unit_community[unit[has_unit]] = community[has_unit]
-    return dict(sector=sector, unit=unit, community=community, retired=retired,
-                new_strata=new_strata, age=age, member=member, unit_sector=unit_sector,
-                unit_community=unit_community)
+    return dict(
+        sector=sector,
+        unit=unit,
+        community=community,
+        retired=retired,
+        new_strata=new_strata,
+        age=age,
+        member=member,
+        unit_sector=unit_sector,
+        unit_community=unit_community,
+    )
 
 
 def build_hierarchy(p: ModelParams, n_communities: int) -> dict[str, np.ndarray]:
@@ -211,15 +237,19 @@ def build_hierarchy(p: ModelParams, n_communities: int) -> dict[str, np.ndarray]
     parent = np.full(offsets[-1], -1, np.int32)
     for lv in range(1, len(counts)):
         local = np.arange(counts[lv])
-        parent[offsets[lv]: offsets[lv + 1]] = offsets[lv - 1] + np.minimum(
+        parent[offsets[lv] : offsets[lv + 1]] = offsets[lv - 1] + np.minimum(
             local // p.committee_fanout, counts[lv - 1] - 1
         )
     lowest = offsets[-2]
     dept_committee = np.repeat(np.arange(offsets[-1], dtype=np.int32), p.departments)
     dept_kind = np.tile(np.arange(p.departments, dtype=np.int32), offsets[-1])
-    return dict(committee_level=level, committee_parent=parent,
-                department_committee=dept_committee, department_kind=dept_kind,
-                street_of_community=(street_of_community + lowest).astype(np.int32))
+    return dict(
+        committee_level=level,
+        committee_parent=parent,
+        department_committee=dept_committee,
+        department_kind=dept_kind,
+        street_of_community=(street_of_community + lowest).astype(np.int32),
+    )
 
 
 def build_social_orgs(
@@ -241,8 +271,11 @@ def build_social_orgs(
     local = rng.random(org.size) < 0.6
     pick = np.where(
         local & (comm_size[c] > 0),
-        order[np.minimum(comm_start[c] + np.floor(rng.random(org.size) * comm_size[c]),
-                         n - 1).astype(np.int64)],
+        order[
+            np.minimum(comm_start[c] + np.floor(rng.random(org.size) * comm_size[c]), n - 1).astype(
+                np.int64
+            )
+        ],
         rng.integers(0, n, org.size),
     )
     s = sp.csr_array((np.ones(org.size, np.float32), (pick, org)), shape=(n, n_org))
@@ -276,9 +309,10 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
 
     Order of the rules: own branches of traditional units with enough members (split above the
     maximum); joint branches of small traditional units that coverage work reaches (chance
-    ``policy.coverage`` per unit); branches of platform organisations that coverage of the new
-    sectors reaches (chance ``policy.platform_coverage`` per organisation, even when it has no
-    member yet: a branch on paper); community branches for members outside work; online
+    ``policy.coverage`` per unit; up to ``joint_branch_units`` units, fewer if their members
+    could exceed ``branch_max_members``); branches of platform organisations that coverage of
+    the new sectors reaches (chance ``policy.platform_coverage`` per organisation, even when it
+    has no member yet: a branch on paper); community branches for members outside work; online
     branches, one set per street committee, for a share ``policy.online_branches`` of the
     members still unattached. Everyone else floats. Dual registration is drawn last.
     """
@@ -295,7 +329,7 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
     kinds: list[np.ndarray] = []
     comms: list[np.ndarray] = []
     unit_branch = np.full(n_units, -1, np.int32)
-    unit_count = np.zeros(n_units, np.int32)
+    units_of: list[np.ndarray] = []
     home = np.full(n, -1, np.int32)
     next_b = 0
 
@@ -309,7 +343,7 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         count = np.zeros(n_units, np.int64)
         count[sel] = nb
         unit_branch[sel] = first[sel]
-        unit_count[sel] = nb
+        units_of.append(np.repeat(sel, nb))
         people = np.flatnonzero(in_unit & units_mask[np.maximum(w.unit, 0)] & (w.unit >= 0))
         rank, _ = _split_rank(w.unit[people], rng)
         u = w.unit[people]
@@ -318,16 +352,23 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         comms.append(np.repeat(w.unit_community[sel], nb))
         next_b += int(nb.sum())
 
+    def no_unit(k: int) -> None:
+        units_of.append(np.full(k, -1, np.int64))
+
     # 1. traditional units with enough members: own branch(es)
     own = traditional & (m_unit >= p.branch_min_members)
     split_units(own, UNIT)
-    # 2. small traditional units reached by coverage work: joint branches of up to k units
+    # 2. small traditional units reached by coverage work: joint branches of up to k units, and
+    # never more members than the maximum (a small unit has at most min - 1 members)
     cover_draw = rng.random(n_units)
     small = traditional & ~own & (staff > 0) & (cover_draw < coverage)
     sel = np.flatnonzero(small)
+    per_joint = p.joint_branch_units
+    if p.branch_min_members > 1:
+        per_joint = min(per_joint, max(1, p.branch_max_members // (p.branch_min_members - 1)))
     if sel.size:
         sel = sel[np.argsort(w.unit_community[sel], kind="stable")]  # neighbours join up
-        joint = np.arange(sel.size) // p.joint_branch_units
+        joint = np.arange(sel.size) // per_joint
         unit_branch[sel] = next_b + joint
         people = np.flatnonzero(in_unit & small[np.maximum(w.unit, 0)] & (w.unit >= 0))
         home[people] = unit_branch[w.unit[people]]
@@ -335,6 +376,7 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         first_unit = sel[np.r_[0, np.flatnonzero(np.diff(joint)) + 1]]
         kinds.append(np.full(n_joint, JOINT, np.int8))
         comms.append(w.unit_community[first_unit])
+        no_unit(n_joint)
         next_b += n_joint
     # 3. platform organisations reached by coverage of the new sectors
     plat_draw = rng.random(n_units)
@@ -356,6 +398,7 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         community_branch[has] = first[has]
         kinds.append(np.full(nb_comm.sum(), COMMUNITY, np.int8))
         comms.append(np.repeat(has, nb_comm[has]).astype(np.int32))
+        no_unit(int(nb_comm.sum()))
         next_b += int(nb_comm.sum())
     # 5. members still unattached: their street's online branches take a share of them
     loose = np.flatnonzero(member & (home < 0))
@@ -369,43 +412,60 @@ def form_branches(w: World, p: ModelParams, policy: PolicyParams, rng: np.random
         m_street = np.bincount(local, minlength=n_street)
         nb_street = -(-m_street // p.branch_max_members)
         first = next_b + np.cumsum(nb_street) - nb_street
-        home[loose[taken]] = first[local] + np.floor(
-            deal_draw[taken] * nb_street[local]).astype(np.int64)
+        home[loose[taken]] = first[local] + np.floor(deal_draw[taken] * nb_street[local]).astype(
+            np.int64
+        )
         kinds.append(np.full(nb_street.sum(), ONLINE, np.int8))
         comms.append(np.repeat(street_first_community(w)[offset:], nb_street))
+        no_unit(int(nb_street.sum()))
         next_b += int(nb_street.sum())
 
     w.branch_kind = np.concatenate(kinds) if kinds else np.empty(0, np.int8)
     w.branch_community = (np.concatenate(comms) if comms else np.empty(0)).astype(np.int32)
     w.branch_committee = w.street_of_community[w.branch_community]
     w.unit_branch = unit_branch
-    w.unit_branch_count = unit_count
+    w.branch_unit = (np.concatenate(units_of) if units_of else np.empty(0)).astype(np.int32)
     w.unit_staff = staff.astype(np.int64)
     w.unit_cover_draw = cover_draw
     w.community_branch = community_branch
     w.home_branch = home
     # dual registration applies to members whose branch sits at their workplace or online
-    at_work = (home >= 0) & (w.branch_kind[np.maximum(home, 0)] != COMMUNITY)
+    at_work = at_branch(w.branch_kind, home, COMMUNITY) != COMMUNITY
     w.dual_registered = member & at_work & (rng.random(n) < policy.embedding)
 
 
 def build_world(
-    p: ModelParams, policy: PolicyParams, rng_world: np.random.Generator,
+    p: ModelParams,
+    policy: PolicyParams,
+    rng_world: np.random.Generator,
     rng_network: np.random.Generator,
 ) -> World:
     """Build the whole world from two generators spawned from the model's seed."""
     pop = build_population(p, rng_world)
     layers, activity = build_layers(
-        pop["unit"], pop["community"], pop["sector"] == PLATFORM,
-        work_degree=p.work_degree, platform_work_degree=p.platform_work_degree,
-        residence_degree=p.residence_degree, residence_rewire=p.residence_rewire,
-        online_degree=p.online_degree, online_tail=p.online_tail,
-        online_platform_boost=p.online_platform_boost, rng=rng_network, return_activity=True,
+        pop["unit"],
+        pop["community"],
+        pop["sector"] == PLATFORM,
+        work_degree=p.work_degree,
+        platform_work_degree=p.platform_work_degree,
+        residence_degree=p.residence_degree,
+        residence_rewire=p.residence_rewire,
+        online_degree=p.online_degree,
+        online_tail=p.online_tail,
+        online_platform_boost=p.online_platform_boost,
+        rng=rng_network,
+        return_activity=True,
     )
     n_comm = int(pop["community"].max()) + 1
     hier = build_hierarchy(p, n_comm)
     orgs, org_comm = build_social_orgs(p, pop["community"], rng_world)
-    w = World(layers=layers, online_activity=activity, org_members=orgs, org_community=org_comm,
-              **pop, **hier)
+    w = World(
+        layers=layers,
+        online_activity=activity,
+        org_members=orgs,
+        org_community=org_comm,
+        **pop,
+        **hier,
+    )
     form_branches(w, p, policy, rng_world)
     return w

@@ -162,23 +162,27 @@ def test_evaluation_by_outcomes_beats_traces():
 
 
 def test_outcome_evaluation_finds_the_peak_and_leaves_generalisation():
-    integrated = PartyBuildingModel(
-        ModelParams(people=2000, crisis_start=-1),
-        PolicyParams(fusion_mode="integrated", integration_effort=0.1, evaluation="outcomes"),
-        rng=3,
-    )
-    integrated.run_for(104)
-    assert (
-        abs(integrated.fusion_code - peak_effort(DEFAULT.business_lift, DEFAULT.business_curvature))
-        < 0.15
-    )
-    generalized = PartyBuildingModel(
-        ModelParams(people=2000, crisis_start=-1),
-        PolicyParams(fusion_mode="generalized", integration_effort=0.5, evaluation="outcomes"),
-        rng=3,
-    )
-    generalized.run_for(104)
-    assert generalized.fusion_code < 0.3  # from 0.5
+    """Over seeds: the learned code ends near the closed-form peak from below, and moves away
+    from generalisation (where any effort lowers performance)."""
+
+    def final_code(mode: str, effort: float, seed: int) -> float:
+        m = PartyBuildingModel(
+            ModelParams(people=2000, crisis_start=-1),
+            PolicyParams(fusion_mode=mode, integration_effort=effort, evaluation="outcomes"),
+            rng=seed,
+        )
+        m.run_for(104)
+        return m.fusion_code
+
+    seeds = range(8)
+    peak = peak_effort(DEFAULT.business_lift, DEFAULT.business_curvature)
+    integrated = np.array([final_code("integrated", 0.1, s) for s in seeds])
+    se = integrated.std(ddof=1) / np.sqrt(integrated.size)
+    assert integrated.mean() - 0.1 > 3 * se, integrated  # it climbs from 0.1 ...
+    assert abs(integrated.mean() - peak) < 0.1, integrated  # ... to near the peak
+    generalized = np.array([final_code("generalized", 0.5, s) for s in seeds])
+    se = generalized.std(ddof=1) / np.sqrt(generalized.size)
+    assert 0.5 - generalized.mean() > 3 * se, generalized  # it falls from 0.5
 
 
 def test_traces_keep_effort_fixed_and_isolated_mode_does_not_learn():

@@ -8,8 +8,7 @@ import pytest
 from sim import ModelParams, PartyBuildingModel, PolicyParams, load_config
 from sim.social_orgs import relay_weights
 
-SUB_LEVERS = ("new_strata_outreach", "social_org_partnership", "open_activities",
-              "care_service")
+SUB_LEVERS = ("new_strata_outreach", "social_org_partnership", "open_activities", "care_service")
 
 
 def assert_positive(diffs: list[float]) -> None:
@@ -36,24 +35,28 @@ def test_sub_levers_from_config():
 
 
 def test_partnership_lever_sets_partnered_organisations():
-    none = PartyBuildingModel(ModelParams(people=5000), PolicyParams(social_org_partnership=0.0),
-                              rng=1)
-    every = PartyBuildingModel(ModelParams(people=5000),
-                               PolicyParams(openness=0.0, social_org_partnership=1.0), rng=1)
+    none = PartyBuildingModel(
+        ModelParams(people=5000), PolicyParams(social_org_partnership=0.0), rng=1
+    )
+    every = PartyBuildingModel(
+        ModelParams(people=5000), PolicyParams(openness=0.0, social_org_partnership=1.0), rng=1
+    )
     assert not none.org_partnered.any() and not none.partnered_person.any()
     assert every.org_partnered.all()
     assert every.partnered_person.sum() == (every.world.org_members.sum(axis=1) > 0).sum()
     # hosts: partnered with at least branch_min_members party members
-    hosts, relay = relay_weights(np.array([True, True, False]), np.array([5.0, 1.0, 9.0]), 3,
-                                 0.5)
+    hosts, relay = relay_weights(np.array([True, True, False]), np.array([5.0, 1.0, 9.0]), 3, 0.5)
     assert hosts.tolist() == [True, False, False] and relay.tolist() == [1.0, 0.5, 0.0]
 
 
 def test_members_of_partnered_organisations_mobilize_more():
     diffs = []
     for seed in range(8):
-        m = PartyBuildingModel(ModelParams(people=20_000, crisis_start=10, crisis_weeks=4),
-                               PolicyParams(social_org_partnership=0.5), rng=seed)
+        m = PartyBuildingModel(
+            ModelParams(people=20_000, crisis_start=10, crisis_weeks=4),
+            PolicyParams(social_org_partnership=0.5),
+            rng=seed,
+        )
         m.run_for(12)
         orgs = m.world.org_members
         partnered = (orgs @ m.org_partnered.astype(np.float32)) > 0
@@ -68,8 +71,11 @@ def test_partnered_organisations_relay_service():
     for seed in range(6):
         reached = []
         for share in (0.0, 1.0):
-            m = PartyBuildingModel(ModelParams(people=20_000, crisis_start=-1),
-                                   PolicyParams(social_org_partnership=share), rng=seed)
+            m = PartyBuildingModel(
+                ModelParams(people=20_000, crisis_start=-1),
+                PolicyParams(social_org_partnership=share),
+                rng=seed,
+            )
             m.run_for(8)
             in_org = (np.asarray(m.world.org_members.sum(axis=1)).ravel() > 0) & ~m.member
             reached.append(m.reached[in_org].mean())
@@ -82,8 +88,9 @@ def test_care_service_answers_private_needs():
     for seed in range(6):
         unmet = []
         for care in (0.0, 1.0):
-            m = PartyBuildingModel(ModelParams(people=3000, crisis_start=-1),
-                                   PolicyParams(care_service=care), rng=seed)
+            m = PartyBuildingModel(
+                ModelParams(people=3000, crisis_start=-1), PolicyParams(care_service=care), rng=seed
+            )
             m.run_for(52)
             unmet.append(m.results()["unmet_needs"].tail(13).mean())
         diffs.append(unmet[0] - unmet[1])
@@ -95,8 +102,11 @@ def test_open_activities_pull_masses_toward_members():
     for seed in range(6):
         ident = []
         for open_ in (0.0, 1.0):
-            m = PartyBuildingModel(ModelParams(people=3000, crisis_start=-1),
-                                   PolicyParams(open_activities=open_), rng=seed)
+            m = PartyBuildingModel(
+                ModelParams(people=3000, crisis_start=-1),
+                PolicyParams(open_activities=open_),
+                rng=seed,
+            )
             m.run_for(52)
             ident.append(m.results()["identification"].tail(13).mean())
         diffs.append(ident[1] - ident[0])

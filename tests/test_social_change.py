@@ -29,7 +29,7 @@ def assert_positive(diffs: list[float]) -> None:
     assert d.mean() > 3 * se, f"mean difference {d.mean():.4f} not above 3 SE ({se:.4f})"
 
 
-FAST = {"platform_shift": 0.3}
+FAST = {"platform_shift": 0.3, "social_change_every": 13}
 NO_NEW_COVERAGE = {"platform_coverage": 0.0, "online_branches": 0.0, "embedding": 0.0}
 
 
@@ -91,14 +91,18 @@ def test_responsiveness_helps_out_of_system_members_most():
         lo, hi = run(s, 52, responsiveness=0.0), run(s, 52, responsiveness=0.9)
         out = lo.member & lo.out_of_system
         state = lo.member & ~lo.out_of_system
-        gain.append((hi.x[out].mean() - lo.x[out].mean())
-                    - (hi.x[state].mean() - lo.x[state].mean()))
+        gain.append(
+            (hi.x[out].mean() - lo.x[out].mean()) - (hi.x[state].mean() - lo.x[state].mean())
+        )
     assert_positive(gain)
 
 
 def test_moves_follow_the_yearly_rate_and_rewire_the_movers():
-    m = PartyBuildingModel(ModelParams(people=20_000, platform_shift=0.2, crisis_start=-1),
-                           PolicyParams(), rng=3)
+    m = PartyBuildingModel(
+        ModelParams(people=20_000, platform_shift=0.2, crisis_start=-1, social_change_every=13),
+        PolicyParams(),
+        rng=3,
+    )
     w = m.world
     stable0 = (w.sector != PLATFORM) & (w.unit >= 0)
     m.run_for(52)
@@ -123,8 +127,15 @@ def test_moves_follow_the_yearly_rate_and_rewire_the_movers():
 
 
 def test_branches_after_moves_follow_the_rules():
-    m = run(5, 156, {"people": 5000, "platform_shift": 0.4}, coverage=0.5,
-            platform_coverage=0.5, online_branches=0.5, embedding=0.3)
+    m = run(
+        5,
+        156,
+        {"people": 5000, "platform_shift": 0.4, "social_change_every": 13},
+        coverage=0.5,
+        platform_coverage=0.5,
+        online_branches=0.5,
+        embedding=0.3,
+    )
     w = m.world
     kind = w.branch_kind
     hb = m.home_branch
@@ -152,16 +163,20 @@ def test_branches_after_moves_follow_the_rules():
 
 
 def test_operators_rebuilt_only_in_batch_weeks():
-    m = PartyBuildingModel(ModelParams(people=1000, platform_shift=0.2, crisis_start=-1),
-                           PolicyParams(), rng=0)
+    m = PartyBuildingModel(
+        ModelParams(people=1000, platform_shift=0.2, crisis_start=-1, social_change_every=13),
+        PolicyParams(),
+        rng=0,
+    )
     calls = []
     original = m._build_operators
     m._build_operators = lambda: (calls.append(m.week), original())[1]
     m.run_for(30)
     every = m.params.social_change_every
     assert calls and all(week % every == 0 for week in calls)
-    still = PartyBuildingModel(ModelParams(people=1000, platform_shift=0.0, crisis_start=-1),
-                               PolicyParams(), rng=0)
+    still = PartyBuildingModel(
+        ModelParams(people=1000, platform_shift=0.0, crisis_start=-1), PolicyParams(), rng=0
+    )
     layers = dict(still.world.layers)
     still.run_for(30)
     assert all(still.world.layers[k] is layers[k] for k in layers)
@@ -172,23 +187,28 @@ def test_coverage_sub_levers():
     base = PartyBuildingModel(ModelParams(people=3000), PolicyParams(coverage=0.7), rng=2)
     explicit = PartyBuildingModel(
         ModelParams(people=3000),
-        PolicyParams(coverage=0.7, platform_coverage=0.7, online_branches=0.7), rng=2)
+        PolicyParams(coverage=0.7, platform_coverage=0.7, online_branches=0.7),
+        rng=2,
+    )
     assert np.array_equal(base.world.branch_kind, explicit.world.branch_kind)
     assert np.array_equal(base.home_branch, explicit.home_branch)
-    none = PartyBuildingModel(ModelParams(people=3000),
-                              PolicyParams(coverage=1.0, platform_coverage=0.0,
-                                           online_branches=0.0), rng=2)
+    none = PartyBuildingModel(
+        ModelParams(people=3000),
+        PolicyParams(coverage=1.0, platform_coverage=0.0, online_branches=0.0),
+        rng=2,
+    )
     kinds = none.world.branch_kind
     assert not np.any(kinds == PLATFORM_BRANCH) and not np.any(kinds == ONLINE)
     assert np.any(kinds == JOINT)
-    full = PartyBuildingModel(ModelParams(people=3000),
-                              PolicyParams(coverage=0.0, platform_coverage=1.0,
-                                           online_branches=1.0), rng=2)
+    full = PartyBuildingModel(
+        ModelParams(people=3000),
+        PolicyParams(coverage=0.0, platform_coverage=1.0, online_branches=1.0),
+        rng=2,
+    )
     w = full.world
     staffed_platforms = (w.unit_sector == PLATFORM) & (w.unit_staff > 0)
     assert np.all(w.unit_branch[staffed_platforms] >= 0)
     assert not np.any(w.branch_kind == JOINT)
     assert np.all(full.home_branch[full.member] >= 0)  # everyone unattached went online
     out = full.outcomes()
-    assert out["floating_gap"] == pytest.approx(out["formal_coverage"]
-                                                - out["effective_coverage"])
+    assert out["floating_gap"] == pytest.approx(out["formal_coverage"] - out["effective_coverage"])
