@@ -386,6 +386,8 @@ class PartyBuildingModel(mesa.Model):
             arr[:] = image_update(arr, served, formal_contact, p.service_gain, p.formalism_loss)
             arr *= keep
         self.need &= ~served
+        # needs also end without the party (solved elsewhere, or given up): no trust gained
+        self.need &= ~(mass & (u[0] > 1.0 - p.need_lapse))
         self.reached = real > 0
         total = real + formal
         self.met = total > 0

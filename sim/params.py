@@ -169,9 +169,9 @@ class ModelParams(Params):
     share_state: float = spec(0.08, "people in state organs and public institutions", 0, 1)
     share_enterprise: float = spec(0.40, "people employed in enterprises", 0, 1)
     share_platform: float = spec(
-        0.12, "people in platform / new-form employment (~21% of the employed)", 0, 1
+        0.127, "people in platform / new-form employment (~21% of the employed)", 0, 1
     )
-    retired_share_none: float = spec(0.55, "share of people outside work who are retired", 0, 1)
+    retired_share_none: float = spec(0.65, "share of people outside work who are retired", 0, 1)
     member_odds_state: float = spec(6.0, "relative odds of membership in the state sector", 0, 100)
     member_odds_enterprise: float = spec(0.7, "relative odds of membership in enterprises", 0, 100)
     member_odds_platform: float = spec(
@@ -258,6 +258,9 @@ class ModelParams(Params):
     service_gain: float = spec(0.08, "identification gain a_s of a resolved need", 0, 1)
     formalism_loss: float = spec(0.03, "identification loss a_f of a formalistic contact", 0, 1)
     unmet_need_loss: float = spec(0.001, "weekly identification loss while a need is unmet", 0, 1)
+    need_lapse: float = spec(
+        0.05, "weekly chance a mass's unmet need resolves or lapses without the party", 0, 1
+    )
     # --- enculturation (§5.5)
     susceptibility: float = spec(
         0.6, "Friedkin-Johnsen weight L of social influence per week", 0, 1
@@ -334,9 +337,9 @@ class ModelParams(Params):
         0.2, "x_a: identification above which a mass may apply to join", 0, 1
     )
     apply_rate: float = spec(
-        0.00031, "r: weekly application chance per unit of identification above x_a", 0, 1
+        0.000345, "r: weekly application chance per unit of identification above x_a", 0, 1
     )
-    youth_odds: float = spec(9.5, "relative odds that a person aged 35 or younger applies", 0, 1000)
+    youth_odds: float = spec(9.0, "relative odds that a person aged 35 or younger applies", 0, 1000)
     applicant_dropout: float = spec(0.5, "yearly share of applicants who withdraw", 0, 1)
     activist_dropout: float = spec(0.1, "yearly share of activists who drop out", 0, 1)
     activist_rate: float = spec(
