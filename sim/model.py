@@ -149,7 +149,9 @@ class PartyBuildingModel(mesa.Model):
         # float32 halves the memory traffic of the edge-level kernels
         self.x = np.where(self.member, c, x).astype(np.float32)
         self.x0 = self.x.copy()
-        self.need = rng.random(n) < p.need_rate / (p.need_rate + 0.05)
+        # start at the share of needs that arising and lapsing alone would keep
+        arise_or_end = p.need_rate + p.need_lapse
+        self.need = rng.random(n) < (p.need_rate / arise_or_end if arise_or_end > 0 else 0.0)
         self.private_need = rng.random(n) < p.private_need_share
         self.threshold = rng.normal(p.threshold_mean, p.threshold_sd, n)
         self.active = np.zeros(n, bool)

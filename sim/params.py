@@ -299,7 +299,13 @@ class ModelParams(Params):
     init_identification: float = spec(
         0.45, "mean initial identification of the masses", 0, 1, lo_open=True
     )
-    init_commitment: float = spec(0.6, "mean initial commitment of members", 0, 1, lo_open=True)
+    init_commitment: float = spec(
+        0.45,
+        "mean initial commitment of members (near the baseline's equilibrium)",
+        0,
+        1,
+        lo_open=True,
+    )
     init_concentration: float = spec(
         4.0, "concentration of the initial Beta distributions", 0.1, 1000
     )
