@@ -74,9 +74,9 @@ MODEL_RANGES: dict[str, tuple[int, int, int]] = {"crisis_start": (-1, 260, 1)}
 PEOPLE_RANGE = (1_000, 100_000, 1_000)
 SEED_RANGE = (0, 99)
 
-# branch kinds as in sim.world (unit, joint, platform, community, online); -1 = floating
+# branch kinds as in sim.state (unit, joint, platform, community, online); -1 = floating
 BRANCH_LABELS = ("unit", "joint", "platform", "community", "online")
-# sectors as in sim.world (state, enterprise, platform, none)
+# sectors as in sim.state (state, enterprise, platform, none)
 SECTOR_LABELS = ("state", "enterprise", "platform", "no work unit")
 BRANCH_COLOURS = ("#222222", "#8c564b", "#ff7f0e", "#1f77b4", "#e377c2")
 FLOATING_COLOUR = "#d62728"
@@ -323,9 +323,9 @@ class NetworkSample:
 
     @classmethod
     def draw(cls, model: PartyBuildingModel, size: int = SAMPLE_SIZE) -> NetworkSample:
-        n = model.world.people
+        n = model.people.n
         rng = np.random.default_rng([int(model.seed), 20_250_605])  # never the model's rng
-        community = np.asarray(model.world.community)
+        community = np.asarray(model.people.community)
         order = rng.permutation(int(community.max()) + 1)
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
@@ -333,12 +333,12 @@ class NetworkSample:
         people = np.lexsort((rng.random(n), rank[community]))[: min(size, n)]
         people = np.sort(people)
         rows, cols = _sample_edges(model, people)
-        groups = np.asarray(model.world.sector)[people].astype(np.int64)
+        groups = np.asarray(model.people.sector)[people].astype(np.int64)
         return cls(people, _cached_layout(rows, cols, groups, int(model.seed)), groups)
 
     def edges(self, model: PartyBuildingModel) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Edges (i < j, sample positions) of each layer as they are now."""
-        return {k: _upper(layer, self.people) for k, layer in model.world.layers.items()}
+        return {k: _upper(layer, self.people) for k, layer in model.network.layers.items()}
 
 
 def _upper(layer: sp.csr_array, people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -348,7 +348,7 @@ def _upper(layer: sp.csr_array, people: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _sample_edges(model: PartyBuildingModel, people: np.ndarray) -> tuple[np.ndarray, ...]:
-    union = sum(sp.csr_array(layer[people][:, people]) for layer in model.world.layers.values())
+    union = sum(sp.csr_array(layer[people][:, people]) for layer in model.network.layers.values())
     coo = sp.csr_array(union).tocoo()
     keep = coo.row != coo.col
     return coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)
@@ -559,14 +559,15 @@ class NetworkPainter:
                 self._set_ties(s, edges)
                 self.signature = h.hexdigest()
             ids = s.people
-            n = model.world.people
-            x = np.asarray(model.x)[ids]
-            member = np.asarray(model.member)[ids]
-            branch = np.asarray(model.home_branch)[ids]
-            kinds = np.asarray(model.world.branch_kind)
+            people = model.people
+            n = people.n
+            x = people.x[ids]
+            member = people.member[ids]
+            branch = people.home_branch[ids]
+            kinds = model.branches.kind
             kind = np.where(branch >= 0, kinds[np.maximum(branch, 0)], -1)
-            dual = np.asarray(getattr(model, "dual_registered", np.zeros(n, bool)))[ids]
-            reached = np.asarray(getattr(model, "reached", np.zeros(n, bool)))[ids]
+            dual = people.dual_registered[ids]
+            reached = people.reached[ids]
             outline = np.array(BRANCH_COLOURS)
             masks = {
                 "mass": ~member & ~reached,
@@ -816,7 +817,7 @@ def Explorer(model: ExplorerModel):
             tag="div",
             unsafe_innerHTML=(
                 f'<b class="explorer-status">Week {_week(model)}</b> · '
-                f"{model.world.people:,} people · seed {model.seed}. Levers apply when the "
+                f"{model.people.n:,} people · seed {model.seed}. Levers apply when the "
                 "model is rebuilt: move them in the sidebar, press <b>Reset</b>, then "
                 "<b>Step</b> or ▶."
             ),

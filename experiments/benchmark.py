@@ -43,10 +43,10 @@ def _time(fn, repeats: int) -> float:
 
 def bare_kernel_seconds(model: PartyBuildingModel) -> float:
     """Two sparse mat-vecs and a threshold update on the model's influence network."""
-    a = model.influence.adjacency
-    deg = np.maximum(model.influence.degree, 1).astype(np.float32)
-    x = model.x.copy()
-    theta = model.threshold.astype(np.float32)
+    a = model.ops.influence.adjacency
+    deg = np.maximum(model.ops.influence.degree, 1).astype(np.float32)
+    x = model.people.x.copy()
+    theta = model.people.threshold.astype(np.float32)
     active = (model.rng.random(x.size) < 0.1).astype(np.float32)
 
     def kernel() -> None:
@@ -77,11 +77,13 @@ class _NaiveAgent(mesa.Agent):
 
 def naive_loop_ns(model: PartyBuildingModel, sample: int = 20_000) -> float:
     """ns per agent-step of a per-agent Mesa loop on (a subsample of) the same network."""
-    a = model.influence.adjacency
+    a = model.ops.influence.adjacency
     n = min(sample, a.shape[0])
     sub = a[:n][:, :n].tocsr()
     m = mesa.Model(rng=0)
-    agents = [_NaiveAgent(m, float(model.x[i]), float(model.threshold[i])) for i in range(n)]
+    agents = [
+        _NaiveAgent(m, float(model.people.x[i]), float(model.people.threshold[i])) for i in range(n)
+    ]
     for i, ag in enumerate(agents):
         ag.neighbours = [agents[j] for j in sub.indices[sub.indptr[i] : sub.indptr[i + 1]]]
     # keep the degree comparable to the full network's
@@ -114,7 +116,7 @@ def measure(people: int, naive: bool = True) -> dict[str, float]:
         "ns_per_person_step": average / people * 1e9,
         "bare_kernel_s": kernel,
         "step_over_kernel": average / kernel,
-        "edges": int(model.influence.adjacency.nnz),
+        "edges": int(model.ops.influence.adjacency.nnz),
     }
     if naive:
         out["naive_mesa_ns_per_agent_step"] = naive_loop_ns(model)

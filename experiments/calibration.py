@@ -17,9 +17,10 @@ import numpy as np
 from scipy import stats
 from tqdm import tqdm
 
+from sim.mechanisms.recruitment import summary
 from sim.model import PartyBuildingModel
 from sim.params import ModelParams, PolicyParams
-from sim.world import ENTERPRISE, NONE, PLATFORM, STATE
+from sim.state import ENTERPRISE, NONE, PLATFORM, STATE
 
 #: pattern -> (target, source)
 TARGETS = {
@@ -37,15 +38,15 @@ TARGETS = {
 def measure(people: int, seed: int, weeks: int, burn_in: int) -> dict[str, float]:
     """One baseline run's value of every pattern (ratios averaged after ``burn_in`` weeks)."""
     model = PartyBuildingModel(ModelParams(people=people), PolicyParams(), rng=seed)
-    w = model.world
-    employed = np.isin(w.sector, (STATE, ENTERPRISE, PLATFORM))
-    members0 = model.member.sum()
-    with_branch = model.branch_members[model.branch_members > 0]
+    people = model.people
+    employed = np.isin(people.sector, (STATE, ENTERPRISE, PLATFORM))
+    members0 = people.member.sum()
+    with_branch = model.branches.members[model.branches.members > 0]
     out = {
-        "members / people": members0 / w.people,
+        "members / people": members0 / people.n,
         "members per branch": float(with_branch.mean()),
-        "retired share of members": float(w.retired[model.member].mean()),
-        "platform share of employed": float((w.sector[employed] == PLATFORM).mean()),
+        "retired share of members": float(people.retired[people.member].mean()),
+        "platform share of employed": float((people.sector[employed] == PLATFORM).mean()),
     }
     applicants, activists, recruits, members = [], [], 0.0, []
     for week in range(1, weeks + 1):
@@ -60,8 +61,8 @@ def measure(people: int, seed: int, weeks: int, burn_in: int) -> dict[str, float
     out["applicants / members"] = float(np.mean(applicants))
     out["activists / members"] = float(np.mean(activists))
     out["new members / members a year"] = recruits / years / float(np.mean(members))
-    out["new members aged <= 35"] = model.recruitment.summary(model)["young_share_total"]
-    assert w.sector.max() <= NONE
+    out["new members aged <= 35"] = summary(model.state)["young_share_total"]
+    assert people.sector.max() <= NONE
     return out
 
 

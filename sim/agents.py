@@ -1,11 +1,12 @@
 """The five kinds of agent (plus social organisations) as Mesa agents.
 
 Organisational agents (:class:`Committee`, :class:`WorkDepartment`, :class:`Branch`,
-:class:`SocialOrg`) are ordinary Mesa agents holding their identity and links; their numeric
-state that mechanisms update every week lives in the model's arrays, indexed by the agent's
-``index``. :class:`Member` and :class:`Mass` are thin views over the model's per-person arrays
+:class:`SocialOrg`) are ordinary Mesa agents holding their identity and links; the numbers
+that mechanisms update every week live in the model's state (:mod:`sim.state`), indexed by the
+agent's ``index``. :class:`Member` and :class:`Mass` are thin views over the per-person arrays
 (``pid`` indexes them): reading ``member.commitment`` reads the array, so a person costs no
-Python work per step. A recruit changes class from ``Mass`` to ``Member`` (``model.admit``).
+Python work per step. A recruit changes class from ``Mass`` to ``Member``: the model swaps the
+agent when recruitment reports the admission.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.world import BRANCH_KINDS, SECTORS
+from sim.state import BRANCH_KINDS, SECTORS
 
 if TYPE_CHECKING:
     from sim.model import PartyBuildingModel
@@ -34,7 +35,7 @@ class Committee(mesa.Agent):
     @property
     def branches(self) -> list[Branch]:
         """Branches this committee leads directly."""
-        ids = np.flatnonzero(self.model.world.branch_committee == self.index)
+        ids = np.flatnonzero(self.model.state.branches.committee == self.index)
         return [self.model.branch_agents[i] for i in ids]
 
 
@@ -49,7 +50,7 @@ class WorkDepartment(mesa.Agent):
 
 
 class Branch(mesa.Agent):
-    """A grassroots branch; its weekly numbers are rows of the model's branch arrays."""
+    """A grassroots branch; its weekly numbers are rows of the state's branch arrays."""
 
     def __init__(self, model: PartyBuildingModel, index: int):
         super().__init__(model)
@@ -57,27 +58,28 @@ class Branch(mesa.Agent):
 
     @property
     def kind(self) -> str:
-        return BRANCH_KINDS[self.model.world.branch_kind[self.index]]
+        return BRANCH_KINDS[self.model.state.branches.kind[self.index]]
 
     @property
     def committee(self) -> Committee:
-        return self.model.committee_agents[self.model.world.branch_committee[self.index]]
+        return self.model.committee_agents[self.model.state.branches.committee[self.index]]
 
     @property
     def member_ids(self) -> np.ndarray:
-        return np.flatnonzero(self.model.home_branch == self.index)
+        people = self.model.state.people
+        return np.flatnonzero(people.member & (people.home_branch == self.index))
 
     @property
     def size(self) -> int:
-        return int(self.model.branch_members[self.index])
+        return int(self.model.state.branches.members[self.index])
 
     @property
     def capacity(self) -> float:
-        return float(self.model.branch_capacity[self.index])
+        return float(self.model.state.branches.capacity[self.index])
 
     @property
     def burden(self) -> float:
-        return float(self.model.branch_burden[self.index])
+        return float(self.model.state.branches.burden[self.index])
 
 
 class SocialOrg(mesa.Agent):
@@ -90,7 +92,7 @@ class SocialOrg(mesa.Agent):
 
     @property
     def member_ids(self) -> np.ndarray:
-        col = self.model.world.org_members[:, [self.index]]
+        col = self.model.state.orgs.members[:, [self.index]]
         return col.nonzero()[0]
 
 
@@ -103,50 +105,50 @@ class Person(mesa.Agent):
 
     @property
     def sector(self) -> str:
-        return SECTORS[self.model.world.sector[self.pid]]
+        return SECTORS[self.model.state.people.sector[self.pid]]
 
     @property
     def community(self) -> int:
-        return int(self.model.world.community[self.pid])
+        return int(self.model.state.people.community[self.pid])
 
     @property
     def identification(self) -> float:
         """For a mass: trust in the party; for a member: commitment."""
-        return float(self.model.x[self.pid])
+        return float(self.model.state.people.x[self.pid])
 
     @property
     def active(self) -> bool:
-        return bool(self.model.active[self.pid])
+        return bool(self.model.state.people.active[self.pid])
 
     @property
     def need(self) -> bool:
-        return bool(self.model.need[self.pid])
+        return bool(self.model.state.people.need[self.pid])
 
 
 class Member(Person):
-    """A party member (a view over the model's arrays)."""
+    """A party member (a view over the state's arrays)."""
 
     @property
     def commitment(self) -> float:
-        return float(self.model.x[self.pid])
+        return float(self.model.state.people.x[self.pid])
 
     @property
     def home_branch(self) -> Branch | None:
-        b = self.model.home_branch[self.pid]
+        b = self.model.state.people.home_branch[self.pid]
         return None if b < 0 else self.model.branch_agents[b]
 
     @property
     def floating(self) -> bool:
-        return bool(self.model.home_branch[self.pid] < 0)
+        return bool(self.model.state.people.home_branch[self.pid] < 0)
 
     @property
     def dual_registered(self) -> bool:
-        return bool(self.model.dual_registered[self.pid])
+        return bool(self.model.state.people.dual_registered[self.pid])
 
     @property
     def engaged(self) -> bool:
-        return bool(self.model.x[self.pid] > self.model.params.engaged_level)
+        return bool(self.model.state.people.x[self.pid] > self.model.params.engaged_level)
 
 
 class Mass(Person):
-    """A non-member (a view over the model's arrays)."""
+    """A non-member (a view over the state's arrays)."""

@@ -145,7 +145,7 @@ def build_layers(
         online_platform_boost: activity multiplier of platform workers.
         rng: the generator spawned for the network from the model's seed.
         return_activity: also return each person's online activity (the Chung-Lu weight),
-            which social change (``sim.social_change``) reuses to draw new online ties.
+            which social change (``sim.mechanisms.social_change``) reuses to draw new online ties.
     """
     n = unit.size
     deg = np.where(platform, platform_work_degree, work_degree).astype(np.int64)
@@ -160,3 +160,18 @@ def build_layers(
         "online": symmetric_adjacency(orow, ocol, n),
     }
     return (layers, activity) if return_activity else layers
+
+
+def drop_people(a: sp.csr_array, gone: np.ndarray) -> sp.csr_array:
+    """The adjacency without any tie of the people flagged in ``gone`` (rows and columns)."""
+    keep = ~gone[a.indices]
+    keep &= np.repeat(~gone, np.diff(a.indptr))
+    kept = np.r_[0, np.cumsum(keep)]
+    return sp.csr_array((a.data[keep], a.indices[keep], kept[a.indptr]), shape=a.shape)
+
+
+def add_ties(a: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> sp.csr_array:
+    """A binary symmetric adjacency with the ties (rows, cols) added (self-ties ignored)."""
+    out = sp.csr_array(a + symmetric_adjacency(rows, cols, a.shape[0]))
+    out.data[:] = 1.0
+    return out

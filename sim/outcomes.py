@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.mechanisms import commitment, fusion, recruitment
+from sim.params import ModelParams, PolicyParams
+from sim.state import State
+
 #: Per-step outcome columns, in the order they appear in results.
 OUTCOME_COLUMNS = (
     "cohesion",
@@ -21,9 +25,10 @@ OUTCOME_COLUMNS = (
     "business_performance",
     "unmet_needs",
     "members",
-    # recruitment (§5.8, sim.recruitment): full members admitted this step; share of the new
-    # strata and platform workers among the recruits of the last 52 weeks; applicants and
-    # activists per member; mean weekly hours of party work per member (sim.embedding)
+    # recruitment (§5.8, sim.mechanisms.recruitment): full members admitted this step; share
+    # of the new strata and platform workers among the recruits of the last 52 weeks; applicants and
+    # activists per member; mean weekly hours of party work per member
+    # (sim.mechanisms.commitment)
     "recruits",
     "new_strata_recruit_share",
     "applicants",
@@ -36,58 +41,51 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def compute_outcomes(
-    *,
-    member: np.ndarray,
-    x: np.ndarray,
-    home_branch: np.ndarray,
-    engaged_level: float,
-    active: np.ndarray,
-    unit_branch: np.ndarray,
-    reached: np.ndarray,
-    need: np.ndarray,
-    branch_burden: np.ndarray,
-    branch_members: np.ndarray,
-    sensing_error: float = 0.0,
-    business_performance: float = 0.0,
-) -> dict[str, float]:
-    """All per-step outcomes.
+def compute_outcomes(state: State, p: ModelParams, policy: PolicyParams) -> dict[str, float]:
+    """All per-step outcomes, from the state.
 
     ``cohesion`` is mean member commitment; ``engaged_share`` the share of members above the
     engagement level; ``floating_members`` the share of members without a branch;
     ``identification`` the masses' mean identification and ``polarisation`` four times its
     variance (0 when all agree, 1 when split evenly between 0 and 1); ``mobilization`` the
-    active share of all people; ``formal_coverage`` the share of work units (platform
-    organisations included) attached to a branch; ``effective_coverage`` the share of masses
-    within one tie (on a layer open to the member) of an engaged member of a branch that is not
-    formalistic; ``floating_gap`` formal minus effective coverage; ``burden`` the mean paperwork
-    share over branches, weighted by members; ``sensing_error`` the top committee's mean absolute
-    error about branches' need and ``business_performance`` the mean performance index of units
-    with a branch (both computed by the model, ``sim.sensing`` and ``sim.fusion``);
-    ``unmet_needs`` the share of people with a need.
+    active share of all people; ``formal_coverage`` the share of work units with staff
+    (platform organisations included) attached to a branch; ``effective_coverage`` the share
+    of masses reached by real service this week; ``floating_gap`` formal minus effective
+    coverage; ``burden`` the mean paperwork share over branches, weighted by members;
+    ``sensing_error`` the committees' mean absolute error about branches' need this week
+    (:mod:`sim.mechanisms.sensing`); ``business_performance`` the mean performance index of
+    units with a branch; ``unmet_needs`` the share of people with a need; ``members`` the
+    number of members; the recruitment outcomes (:func:`sim.mechanisms.recruitment.outcomes`);
+    ``member_load`` the members' mean weekly hours of party work.
     """
+    people, units, b = state.people, state.units, state.branches
+    member, x = people.member, people.x
     c = x[member]
     mass = ~member
     xm = x[mass]
-    weights = branch_members.sum()
-    formal = _mean((unit_branch >= 0).astype(float))
-    effective = _mean(reached[mass].astype(float))
-    return {
+    weights = b.members.sum()
+    formal = _mean((units.branch[units.staff > 0] >= 0).astype(float))
+    effective = _mean(people.reached[mass].astype(float))
+    out = {
         "cohesion": _mean(c),
-        "engaged_share": _mean((c > engaged_level).astype(float)),
-        "floating_members": _mean((home_branch[member] < 0).astype(float)),
+        "engaged_share": _mean((c > p.engaged_level).astype(float)),
+        "floating_members": _mean((people.home_branch[member] < 0).astype(float)),
         "identification": _mean(xm),
         "polarisation": float(4.0 * xm.var()) if xm.size else 0.0,
-        "mobilization": _mean(active.astype(float)),
+        "mobilization": _mean(people.active.astype(float)),
         "formal_coverage": formal,
         "effective_coverage": effective,
         "floating_gap": formal - effective,
-        "burden": float((branch_burden * branch_members).sum() / weights) if weights else 0.0,
-        "sensing_error": float(sensing_error),
-        "business_performance": float(business_performance),
-        "unmet_needs": _mean(need.astype(float)),
+        "burden": float((b.burden * b.members).sum() / weights) if weights else 0.0,
+        "sensing_error": float(state.hierarchy.sensing_error),
+        "business_performance": fusion.business_performance(units.branch, units.performance),
+        "unmet_needs": _mean(people.need.astype(float)),
         "members": float(member.sum()),
     }
+    out.update(recruitment.outcomes(state))
+    load = commitment.load(state, p, policy)
+    out["member_load"] = float(load[member].mean()) if member.any() else 0.0
+    return out
 
 
 def summarise_run(frame: pd.DataFrame, last_weeks: int = 52) -> dict[str, float]:

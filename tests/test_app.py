@@ -132,7 +132,7 @@ def test_network_sample_is_deterministic_bounded_and_independent_of_levers():
     plain = app.PartyBuildingModel(ModelParams(people=2000, crisis_start=52), PolicyParams(), rng=4)
     for m in (a, plain):
         m.step()
-    np.testing.assert_array_equal(a.x, plain.x)
+    np.testing.assert_array_equal(a.people.x, plain.people.x)
 
 
 def test_coverage_and_embedding_change_the_picture():
@@ -143,8 +143,10 @@ def test_coverage_and_embedding_change_the_picture():
     for m in (low, high):
         m.step()
     ids = low.sample.people
-    floating = [int((m.member[ids] & (m.home_branch[ids] < 0)).sum()) for m in (low, high)]
-    dual = [int(m.dual_registered[ids].sum()) for m in (low, high)]
+    floating = [
+        int((m.people.member[ids] & (m.people.home_branch[ids] < 0)).sum()) for m in (low, high)
+    ]
+    dual = [int(m.people.dual_registered[ids].sum()) for m in (low, high)]
     assert floating[1] < floating[0]
     assert dual[0] == 0 < dual[1]
     assert app.NetworkPainter().render(low) != app.NetworkPainter().render(high)

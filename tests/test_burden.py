@@ -12,9 +12,10 @@ import logging
 import numpy as np
 import pytest
 
-from sim.assessment import (
+from sim.mechanisms.assessment import (
     allocate_capacity,
     assessment_demand,
+    demand,
     demand_factor,
     paperwork_hours,
 )
@@ -121,11 +122,12 @@ def test_zero_capacity_branch_is_all_burden():
 def test_model_demand_at_default_depth():
     """Default: 3 levels (branches at depth 2), 3 departments, escalation 0.1, trace 0.5."""
     m = PartyBuildingModel(ModelParams(people=500), PolicyParams(), rng=0)
-    assert m.depth == 2
-    assert m.demand == pytest.approx(2.0 * 1.1**2 * 3 * 1.5, rel=1e-12)
-    cap = m.branch_capacity
-    expected = np.minimum(cap, 0.55 * m.demand) / cap
-    np.testing.assert_allclose(m.branch_burden, expected, rtol=1e-12)
+    assert m.state.hierarchy.depth == 2
+    d = demand(m.params, m.policy, m.state.hierarchy.depth)
+    assert d == pytest.approx(2.0 * 1.1**2 * 3 * 1.5, rel=1e-12)
+    cap = m.branches.capacity
+    expected = np.minimum(cap, 0.55 * d) / cap
+    np.testing.assert_allclose(m.branches.burden, expected, rtol=1e-12)
 
 
 def test_default_baseline_burden_is_moderate():

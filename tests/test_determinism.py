@@ -70,9 +70,9 @@ def test_model_built_twice_is_identical_step_by_step(cfg):
     for _ in range(25):
         a.step()
         b.step()
-        assert (a.x == b.x).all()
-        assert (a.active == b.active).all()
-        assert (a.home_branch == b.home_branch).all()
+        assert (a.people.x == b.people.x).all()
+        assert (a.people.active == b.people.active).all()
+        assert (a.people.home_branch == b.people.home_branch).all()
 
 
 def test_identical_across_processes(frame):

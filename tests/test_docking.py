@@ -3,7 +3,7 @@
 * Enculturation (DESIGN §5.5) is Friedkin and Johnsen (1990) with Deffuant et al.'s (2000)
   bounded confidence. With no bound (eps = 1) iterating the kernel must reach the closed-form
   steady state ``(I - L W)^-1 (I - L) x0``; the expected values here are computed with dense
-  numpy, independently of ``sim.enculturation``.
+  numpy, independently of ``sim.mechanisms.enculturation``.
 * Mobilization (DESIGN §5.10) is Granovetter's (1978) threshold model: on a complete graph of
   100 people with normal thresholds of mean 0.25, final participation jumps from almost nobody
   to almost everybody as the spread passes its critical value (Granovetter reports about 12.2
@@ -19,12 +19,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from sim.enculturation import (
+from sim.mechanisms.enculturation import (
     BoundedConfidenceOperator,
     friedkin_johnsen_fixed_point,
     friedkin_johnsen_step,
 )
-from sim.mobilization import peer_pressure, threshold_cascade
+from sim.mechanisms.mobilization import peer_pressure, threshold_cascade
 
 # ---------------------------------------------------------------------- Friedkin-Johnsen
 

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 import pytest
 
-from sim.fusion import code_learning, observed_effect, peak_effort, performance
+from sim.mechanisms.fusion import code_learning, observed_effect, peak_effort, performance
 from sim.model import PartyBuildingModel
 from sim.params import ConfigError, ModelParams, PolicyParams
 
@@ -172,7 +172,7 @@ def test_outcome_evaluation_finds_the_peak_and_leaves_generalisation():
             rng=seed,
         )
         m.run_for(104)
-        return m.fusion_code
+        return m.branches.code
 
     seeds = range(8)
     peak = peak_effort(DEFAULT.business_lift, DEFAULT.business_curvature)
@@ -191,7 +191,7 @@ def test_traces_keep_effort_fixed_and_isolated_mode_does_not_learn():
         PolicyParams(fusion_mode="isolated", evaluation="outcomes"),
     ):
         m = PartyBuildingModel(ModelParams(people=1500), policy, rng=5)
-        before = m.branch_effort.copy()
+        before = m.branches.effort.copy()
         m.run_for(20)
-        np.testing.assert_array_equal(m.branch_effort[: before.size], before)
-        assert m.fusion_code == policy.integration_effort
+        np.testing.assert_array_equal(m.branches.effort[: before.size], before)
+        assert m.branches.code == policy.integration_effort

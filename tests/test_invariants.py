@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.mechanisms import recruitment
 from sim.params import ModelParams, PolicyParams
-from sim.world import NONE, PLATFORM, UNIT
+from sim.state import NONE, PLATFORM, UNIT
 
 #: outcome columns that are shares or means of [0, 1] quantities
 SHARE_OUTCOMES = (
@@ -47,14 +48,14 @@ def check_invariants(model: sim.PartyBuildingModel, after_step: bool = True) -> 
     ``after_step``: the recorded outcomes belong to the current state (they are recorded at the
     end of a step, so not after a direct call such as ``admit``).
     """
-    n = model.world.people
-    member = model.member
+    n = model.people.n
+    member = model.people.member
     n_members = int(member.sum())
 
     # probabilities, shares, identification and commitment in [0, 1]
-    assert in_unit_interval(model.x), "identification / commitment outside [0, 1]"
-    assert in_unit_interval(model.x0), "anchor views outside [0, 1]"
-    assert in_unit_interval(model.branch_burden), "branch burden outside [0, 1]"
+    assert in_unit_interval(model.people.x), "identification / commitment outside [0, 1]"
+    assert in_unit_interval(model.people.x0), "anchor views outside [0, 1]"
+    assert in_unit_interval(model.branches.burden), "branch burden outside [0, 1]"
     for k, v in model.outcomes().items():
         if k in SHARE_OUTCOMES:
             assert 0.0 <= v <= 1.0 and np.isfinite(v), (k, v)
@@ -73,25 +74,25 @@ def check_invariants(model: sim.PartyBuildingModel, after_step: bool = True) -> 
     assert sorted(a.pid for a in masses) == np.flatnonzero(~member).tolist()
 
     # at most one home branch, a valid index; non-members have none
-    nb = model.world.branches
-    hb = model.home_branch
+    nb = model.branches.n
+    hb = model.people.home_branch
     assert hb.shape == (n,)
     assert np.all((hb == -1) | ((hb >= 0) & (hb < nb)))
     assert np.all(hb[~member] == -1)
-    assert len(model.branch_agents) == nb == model.branch_members.size
+    assert len(model.branch_agents) == nb == model.branches.members.size
     assert len(model.agents_by_type.get(sim.Branch, ())) == nb
     recount = np.bincount(hb[member & (hb >= 0)], minlength=nb)
-    assert np.array_equal(model.branch_members, recount)
+    assert np.array_equal(model.branches.members, recount)
     # size rule
     assert recount.max(initial=0) <= model.params.branch_max_members
 
     # only members are dual-registered
-    assert not np.any(model.dual_registered & ~member)
+    assert not np.any(model.people.dual_registered & ~member)
 
 
 def check_layers(model: sim.PartyBuildingModel) -> None:
-    n = model.world.people
-    for name, a in model.world.layers.items():
+    n = model.people.n
+    for name, a in model.network.layers.items():
         assert a.shape == (n, n), name
         a = a.tocsr()
         assert (a != a.T).nnz == 0, f"{name} layer not symmetric"
@@ -236,7 +237,7 @@ def test_invariants_over_random_valid_configs(config):
 )
 def test_world_without_any_branch(params, policy):
     model = sim.PartyBuildingModel(params, policy, rng=0)
-    assert model.world.branches == 0
+    assert model.branches.n == 0
     run_checked(model, 3)
 
 
@@ -245,51 +246,50 @@ def test_joint_branches_respect_size_rule():
         people=3000, member_share=0.3, branch_min_members=10, branch_max_members=12
     )
     model = sim.PartyBuildingModel(params, PolicyParams(coverage=1.0), rng=0)
-    assert model.branch_members.max() <= params.branch_max_members
+    assert model.branches.members.max() <= params.branch_max_members
 
 
 # ---------------------------------------------------------------------- admit
 
 
-def test_admit_turns_masses_into_members():
-    model = sim.PartyBuildingModel(ModelParams(people=1500), PolicyParams(), rng=21)
-    model.run_for(3)
-    nb = model.world.branches
-    room = np.flatnonzero(model.branch_members <= model.params.branch_max_members - 2)
-    branch = int(room[0])
-    masses = np.flatnonzero(~model.member)[:2]
-    old_agents = [model.person_agents[p] for p in masses]
-    assert all(isinstance(a, sim.Mass) for a in old_agents)
-    n_members = int(model.member.sum())
-    n_member_agents = len(model.agents_by_type[sim.Member])
-    n_mass_agents = len(model.agents_by_type[sim.Mass])
-    before_branch = model.branch_members[branch]
-
-    model.admit(masses, np.array([branch, branch]))
-
-    assert int(model.member.sum()) == n_members + 2
-    assert len(model.agents_by_type[sim.Member]) == n_member_agents + 2
-    assert len(model.agents_by_type[sim.Mass]) == n_mass_agents - 2
-    for pid, old in zip(masses, old_agents, strict=True):
-        new = model.person_agents[pid]
-        assert isinstance(new, sim.Member) and new.pid == pid
-        assert old not in model.agents
-        assert new in model.agents
-        assert model.home_branch[pid] == branch
-        assert new.home_branch is model.branch_agents[branch]
-    assert model.branch_members[branch] == before_branch + 2
-    assert model.world.branches == nb
-    check_invariants(model, after_step=False)
-    model.step()  # the model keeps running with the recruits
+def test_admission_turns_masses_into_members():
+    """Recruitment admits probationary members; the model swaps their Mesa agents."""
+    model = sim.PartyBuildingModel(ModelParams(people=3000), PolicyParams(), rng=21)
+    admitted = np.empty(0, np.int64)
+    for _ in range(12):  # admissions come with the monthly meetings' developments of a year ago
+        before = {
+            "member": model.people.member.copy(),
+            "agents": model.person_agents.copy(),
+            "n_member_agents": len(model.agents_by_type[sim.Member]),
+        }
+        model.step()
+        admitted = model.events["recruitment"].admitted
+        if admitted.size:
+            break
+    assert admitted.size > 0, "no admission within 12 weeks"
     check_invariants(model)
-    n_members = int(model.member.sum()) - 2  # the step may admit recruits of its own (§5.8)
+    assert not before["member"][admitted].any() and model.people.member[admitted].all()
+    for pid in admitted:
+        old, new = before["agents"][pid], model.person_agents[pid]
+        assert isinstance(old, sim.Mass) and old not in model.agents
+        assert isinstance(new, sim.Member) and new.pid == pid and new in model.agents
+        b = model.people.home_branch[pid]
+        assert new.home_branch is (None if b < 0 else model.branch_agents[b])
+    assert len(model.agents_by_type[sim.Member]) == before["n_member_agents"] + admitted.size
 
+
+def test_admitting_a_member_again_is_refused():
+    model = sim.PartyBuildingModel(ModelParams(people=1500), PolicyParams(), rng=21)
+    existing = np.flatnonzero(model.people.member)[:1]
+    state_before = model.state.copy()
     with pytest.raises(ValueError):
-        model.admit(masses[:1], np.array([branch]))
-    existing = np.flatnonzero(model.member)[:1]
-    with pytest.raises(ValueError):
-        model.admit(existing, np.array([branch]))
-    assert int(model.member.sum()) == n_members + 2  # a refused admission changes nothing
+        recruitment.admit(
+            model.state, model.params, model.policy, model.rng, 1, existing, np.array([0])
+        )
+    assert np.array_equal(model.people.member, state_before.people.member)
+    assert np.array_equal(model.people.home_branch, state_before.people.home_branch)
+    assert model.branches.n == state_before.branches.n
+    assert np.array_equal(model.state.tally.totals, state_before.tally.totals)
 
 
 # ---------------------------------------------------------------------- agents and hierarchy
@@ -336,35 +336,35 @@ def test_committee_hierarchy(levels):
 @pytest.mark.parametrize("people", [1000, 1500, 2999])
 def test_member_share_is_calibrated_exactly(people):
     model = sim.PartyBuildingModel(ModelParams(people=people), PolicyParams(), rng=people)
-    assert model.member.sum() == round(0.071 * people)
-    assert model.world.member.sum() / people == round(0.071 * people) / people
+    assert model.people.member.sum() == round(0.071 * people)
+    assert model.people.member.sum() / people == round(0.071 * people) / people
 
 
 def test_units_with_enough_members_have_their_own_branch(small_model):
-    w, p = small_model.world, small_model.params
-    member = w.member
-    in_unit = member & (w.unit >= 0)
-    m_unit = np.bincount(w.unit[in_unit], minlength=w.units)
-    traditional = w.unit_sector != PLATFORM
+    w, p = small_model.state, small_model.params
+    member = w.people.member
+    in_unit = member & (w.people.unit >= 0)
+    m_unit = np.bincount(w.people.unit[in_unit], minlength=w.units.n)
+    traditional = w.units.sector != PLATFORM
     big = np.flatnonzero(traditional & (m_unit >= p.branch_min_members))
     assert big.size > 0
-    assert np.all(w.unit_branch[big] >= 0)
+    assert np.all(w.units.branch[big] >= 0)
     # each of their members sits in a unit branch of their own unit
-    people = np.flatnonzero(in_unit & np.isin(w.unit, big))
-    hb = w.home_branch[people]
+    people = np.flatnonzero(in_unit & np.isin(w.people.unit, big))
+    hb = w.people.home_branch[people]
     assert np.all(hb >= 0)
-    assert np.all(w.branch_kind[hb] == UNIT)
+    assert np.all(w.branches.kind[hb] == UNIT)
     unit_of_branch = {}
     for pid, b in zip(people.tolist(), hb.tolist(), strict=True):
-        assert unit_of_branch.setdefault(b, w.unit[pid]) == w.unit[pid]
+        assert unit_of_branch.setdefault(b, w.people.unit[pid]) == w.people.unit[pid]
     # and every unit branch has at least the minimum of members
-    sizes = np.bincount(hb, minlength=w.branches)
-    assert np.all(sizes[w.branch_kind == UNIT] >= p.branch_min_members)
+    sizes = np.bincount(hb, minlength=w.branches.n)
+    assert np.all(sizes[w.branches.kind == UNIT] >= p.branch_min_members)
 
 
 def test_platform_share_of_employed(small_model):
     p = small_model.params
-    sector = small_model.world.sector
+    sector = small_model.people.sector
     employed = sector != NONE
     share = (sector == PLATFORM).sum() / employed.sum()
     expected = p.share_platform / (p.share_state + p.share_enterprise + p.share_platform)

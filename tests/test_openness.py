@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import ModelParams, PartyBuildingModel, PolicyParams, load_config
-from sim.social_orgs import relay_weights
+from sim.mechanisms.social_orgs import relay_weights
 
 SUB_LEVERS = ("new_strata_outreach", "social_org_partnership", "open_activities", "care_service")
 
@@ -41,9 +41,9 @@ def test_partnership_lever_sets_partnered_organisations():
     every = PartyBuildingModel(
         ModelParams(people=5000), PolicyParams(openness=0.0, social_org_partnership=1.0), rng=1
     )
-    assert not none.org_partnered.any() and not none.partnered_person.any()
-    assert every.org_partnered.all()
-    assert every.partnered_person.sum() == (every.world.org_members.sum(axis=1) > 0).sum()
+    assert not none.state.orgs.partnered.any() and not none.people.partnered.any()
+    assert every.state.orgs.partnered.all()
+    assert every.people.partnered.sum() == (every.state.orgs.members.sum(axis=1) > 0).sum()
     # hosts: partnered with at least branch_min_members party members
     hosts, relay = relay_weights(np.array([True, True, False]), np.array([5.0, 1.0, 9.0]), 3, 0.5)
     assert hosts.tolist() == [True, False, False] and relay.tolist() == [1.0, 0.5, 0.0]
@@ -58,10 +58,10 @@ def test_members_of_partnered_organisations_mobilize_more():
             rng=seed,
         )
         m.run_for(12)
-        orgs = m.world.org_members
-        partnered = (orgs @ m.org_partnered.astype(np.float32)) > 0
-        unpartnered = ((orgs @ (~m.org_partnered).astype(np.float32)) > 0) & ~partnered
-        diffs.append(m.active[partnered].mean() - m.active[unpartnered].mean())
+        orgs = m.state.orgs.members
+        partnered = (orgs @ m.state.orgs.partnered.astype(np.float32)) > 0
+        unpartnered = ((orgs @ (~m.state.orgs.partnered).astype(np.float32)) > 0) & ~partnered
+        diffs.append(m.people.active[partnered].mean() - m.people.active[unpartnered].mean())
     assert_positive(diffs)
 
 
@@ -77,8 +77,8 @@ def test_partnered_organisations_relay_service():
                 rng=seed,
             )
             m.run_for(8)
-            in_org = (np.asarray(m.world.org_members.sum(axis=1)).ravel() > 0) & ~m.member
-            reached.append(m.reached[in_org].mean())
+            in_org = (np.asarray(m.state.orgs.members.sum(axis=1)).ravel() > 0) & ~m.people.member
+            reached.append(m.people.reached[in_org].mean())
         diffs.append(reached[1] - reached[0])
     assert_positive(diffs)
 

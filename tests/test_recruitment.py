@@ -6,18 +6,17 @@ import numpy as np
 import pytest
 
 from sim import Member, ModelParams, PartyBuildingModel, PolicyParams
-from sim.recruitment import (
-    ACTIVIST,
-    APPLICANT,
-    NO_STAGE,
-    PROBATIONARY,
+from sim.mechanisms.recruitment import (
     TARGET_ACTIVISTS,
     TARGET_APPLICANTS,
     TARGET_NEW_MEMBERS,
     bernoulli_thinned,
     development_branch,
+    free_hours,
     select_within_capacity,
+    summary,
 )
+from sim.state import ACTIVIST, APPLICANT, NO_STAGE, PROBATIONARY
 
 
 def model(seed: int = 0, **kw) -> PartyBuildingModel:
@@ -28,19 +27,19 @@ def model(seed: int = 0, **kw) -> PartyBuildingModel:
 
 def test_stage_durations_are_exact_and_capacity_is_never_exceeded():
     m = model(1, people=8000, platform_shift=0.2)
-    r, p = m.recruitment, m.params
+    r, p, b = m.people, m.params, m.branches
     admitted = developed = activated = 0
-    spent_dev = np.zeros(m.world.branches)
+    spent_dev = np.zeros(m.branches.n)
     for _ in range(120):
         stage, since = r.stage.copy(), r.since.copy()
-        members_before = m.member.copy()
+        members_before = m.people.member.copy()
         m.step()
-        week, last = m.week, r.last
+        week, last = m.week, m.events["recruitment"].detail
         # probationary members become full members after exactly probation_weeks
         a = last["admitted"]
         assert np.all(stage[a] == PROBATIONARY)
         assert np.all(week - since[a] == p.probation_weeks)
-        assert np.all(m.member[a]) and not np.any(members_before[a])
+        assert np.all(m.people.member[a]) and not np.any(members_before[a])
         assert all(isinstance(m.person_agents[i], Member) for i in a)
         # nobody stays on probation longer
         on_probation = r.stage == PROBATIONARY
@@ -61,14 +60,14 @@ def test_stage_durations_are_exact_and_capacity_is_never_exceeded():
         slots = last["activist_slots"]
         per_branch = np.bincount(last["activated_branch"], minlength=slots.size)
         assert per_branch.size == slots.size and np.all(per_branch <= slots)
-        assert np.all(r.credit_develop >= 0) and np.all(r.credit_activist >= 0)
+        assert np.all(b.credit_develop >= 0) and np.all(b.credit_activist >= 0)
         # new applicants come from masses in no stage
         assert np.all(stage[last["applied"]] == NO_STAGE)
-        assert not np.any(m.member[r.stage > 0])
+        assert not np.any(m.people.member[r.stage > 0])
         admitted, developed, activated = (admitted + a.size, developed + d.size, activated + k.size)
     assert admitted > 0 and developed > 0 and activated > 0
     # over the run, developments never exceed the capacity earned (plus one banked person)
-    free_max = m.params.hours_base + m.params.hours_per_member * m.branch_members.max()
+    free_max = m.params.hours_base + m.params.hours_per_member * m.branches.members.max()
     assert spent_dev.max() <= 1 + 120 * m.params.develop_rate * free_max / 52
 
 
@@ -76,20 +75,20 @@ def test_recruits_join_the_branch_that_developed_them():
     m = model(2, people=8000)
     for _ in range(60):
         due = np.flatnonzero(
-            (m.recruitment.stage == PROBATIONARY)
-            & (m.week + 1 - m.recruitment.since >= m.params.probation_weeks)
+            (m.people.stage == PROBATIONARY)
+            & (m.week + 1 - m.people.since >= m.params.probation_weeks)
         )
-        expected = development_branch(m, due)
+        expected = development_branch(m.state, due)
         m.step()
-        got = m.home_branch[due]
+        got = m.people.home_branch[due]
         ok = expected >= 0
         # the developing branch, or (when it was full) a split of it: same kind, unit, place
-        w = m.world
+        w = m.state
         same = got[ok] == expected[ok]
         split = (
             (got[ok] >= 0)
-            & (w.branch_kind[got[ok]] == w.branch_kind[expected[ok]])
-            & (w.branch_community[got[ok]] == w.branch_community[expected[ok]])
+            & (w.branches.kind[got[ok]] == w.branches.kind[expected[ok]])
+            & (w.branches.community[got[ok]] == w.branches.community[expected[ok]])
         )
         assert np.all(same | split)
 
@@ -97,8 +96,8 @@ def test_recruits_join_the_branch_that_developed_them():
 def test_capacity_follows_free_hours():
     """A branch buried in paperwork develops fewer: no free hours, no development."""
     m = model(3)
-    m.branch_burden[:] = 1.0  # as if every hour went to paperwork
-    free = m.recruitment.free_hours(m)
+    m.branches.burden[:] = 1.0  # as if every hour went to paperwork
+    free = free_hours(m.state)
     assert np.all(free == 0)
 
 
@@ -134,13 +133,13 @@ def test_bernoulli_thinning_is_exact_in_expectation():
 
 def test_pipeline_starts_at_the_calibrated_ratios():
     m = model(4, people=30_000)
-    stage = m.recruitment.stage
-    members = m.member.sum()
+    stage = m.people.stage
+    members = m.people.member.sum()
     assert (stage == APPLICANT).sum() / members == pytest.approx(TARGET_APPLICANTS, abs=0.01)
     assert (stage == ACTIVIST).sum() / members == pytest.approx(TARGET_ACTIVISTS, abs=0.01)
     assert (stage == PROBATIONARY).sum() / members == pytest.approx(TARGET_NEW_MEMBERS, abs=0.003)
     # probationary tenures spread over the year: admissions flow from the first week
-    assert m.recruitment.since[stage == PROBATIONARY].min() > -m.params.probation_weeks
+    assert m.people.since[stage == PROBATIONARY].min() > -m.params.probation_weeks
 
 
 def test_baseline_reproduces_the_recruitment_ratios():
@@ -183,7 +182,7 @@ def test_outreach_raises_the_new_strata_share_among_recruits():
         for outreach in (0.0, 1.0):
             m = model(seed, **fast, policy={"new_strata_outreach": outreach})
             m.run_for(52)
-            share.append(m.recruitment.summary(m)["new_strata_share_total"])
+            share.append(summary(m.state)["new_strata_share_total"])
         diffs.append(share[1] - share[0])
     d = np.asarray(diffs)
     assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(d.size)
@@ -193,4 +192,4 @@ def test_most_recruits_are_young():
     """Pattern (2024 communique): 83.7% of new members are 35 or younger."""
     m = model(5, people=30_000)
     m.run_for(52)
-    assert 0.7 < m.recruitment.summary(m)["young_share_total"] < 0.95
+    assert 0.7 < summary(m.state)["young_share_total"] < 0.95

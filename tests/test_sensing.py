@@ -9,21 +9,22 @@ delay against a hand-made sequence, and the model's committee picture against th
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 import numpy as np
 import pytest
 
-from sim.model import PartyBuildingModel
-from sim.params import ModelParams, PolicyParams
-from sim.sensing import (
-    ReportChannel,
+from sim.mechanisms.sensing import (
     allocate_support,
     branch_need,
     control_loss,
     member_layers,
     perceive,
+    send_report,
     sensing_error,
 )
+from sim.model import PartyBuildingModel
+from sim.params import ModelParams, PolicyParams
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -50,18 +51,18 @@ def test_perceive_reads_missing_reports_as_prior():
 
 
 def test_report_channel_delay():
-    channel = ReportChannel(delay=3)
-    arrived = [float(channel.send(np.array([float(t)]))[0]) for t in range(8)]
+    channel: deque = deque()
+    arrived = [float(send_report(channel, np.array([float(t)]), 3)[0]) for t in range(8)]
     # before 3 weeks have passed the first report arrives; then the one sent 3 weeks ago
     assert arrived == [0, 0, 0, 0, 1, 2, 3, 4]
-    no_delay = ReportChannel(delay=0)
-    assert [float(no_delay.send(np.array([t]))[0]) for t in (5.0, 7.0)] == [5, 7]
+    no_delay: deque = deque()
+    assert [float(send_report(no_delay, np.array([t]), 0)[0]) for t in (5.0, 7.0)] == [5, 7]
 
 
 def test_report_channel_pads_new_branches():
-    channel = ReportChannel(delay=1)
-    channel.send(np.array([0.1, 0.2]))
-    out = channel.send(np.array([0.3, 0.4, 0.5]))
+    channel: deque = deque()
+    send_report(channel, np.array([0.1, 0.2]), 1)
+    out = send_report(channel, np.array([0.3, 0.4, 0.5]), 1)
     np.testing.assert_array_equal(out[:2], [0.1, 0.2])
     assert np.isnan(out[2])
 
@@ -86,27 +87,34 @@ def test_sensing_error_is_weighted_mean_absolute_error():
 def test_branch_need_matches_a_brute_force_count():
     m = PartyBuildingModel(ModelParams(people=1500), PolicyParams(embedding=0.5), rng=4)
     m.run_for(5)
-    ids = m.member_ids
-    engaged = (m.home_branch[ids] >= 0) & (m.x[ids] > m.params.engaged_level)
-    mass = ~m.member
+    ids = m.ops.reach.ids
+    engaged = (m.people.home_branch[ids] >= 0) & (m.people.x[ids] > m.params.engaged_level)
+    mass = ~m.people.member
+    people = m.people
     needy, ties, reporters = branch_need(
-        m.reach, m.home_branch, m.world.branch_kind, engaged, m.dual_registered, mass, m.need
+        m.ops.reach,
+        people.home_branch,
+        m.branches.kind,
+        engaged,
+        people.dual_registered,
+        mass,
+        people.need,
     )
-    nb = m.world.branches
+    nb = m.branches.n
     want_needy, want_ties, want_rep = np.zeros(nb), np.zeros(nb), np.zeros(nb)
     for k, pid in enumerate(ids):  # a test may loop over people
-        b = m.home_branch[pid]
+        b = m.people.home_branch[pid]
         if b < 0:
             continue
         want_rep[b] += engaged[k]
-        on = member_layers(m.world.branch_kind[[b]], m.dual_registered[[pid]])
+        on = member_layers(m.branches.kind[[b]], m.people.dual_registered[[pid]])
         for layer, flag in on.items():
             if not flag[0]:
                 continue
-            row = m.world.layers[layer][[pid]]
+            row = m.network.layers[layer][[pid]]
             nbrs = row.indices
             want_ties[b] += mass[nbrs].sum()
-            want_needy[b] += (mass[nbrs] & m.need[nbrs]).sum()
+            want_needy[b] += (mass[nbrs] & m.people.need[nbrs]).sum()
     np.testing.assert_allclose(ties, want_ties)
     np.testing.assert_allclose(needy, want_needy)
     np.testing.assert_allclose(reporters, want_rep)
@@ -121,20 +129,20 @@ def test_model_committee_sees_the_control_lost_truth(fidelity, levels):
     params = ModelParams(people=1500, sensing_noise=0.0, sensing_delay=0, levels=levels)
     m = PartyBuildingModel(params, PolicyParams(sensing_fidelity=fidelity), rng=2)
     m.run_for(3)
-    reporting = m.branch_reporting & np.isfinite(m.branch_true_need)
+    reporting = m.branches.reporting & np.isfinite(m.branches.true_need)
     assert reporting.sum() > 3
     keep = fidelity ** (levels - 1)
-    want = keep * m.branch_true_need + (1 - keep) * m.sensing_prior
-    np.testing.assert_allclose(m.branch_seen_need[reporting], want[reporting], rtol=1e-12)
-    silent = ~reporting & np.isfinite(m.branch_true_need)
-    np.testing.assert_allclose(m.branch_seen_need[silent], m.sensing_prior)
+    want = keep * m.branches.true_need + (1 - keep) * m.state.hierarchy.prior
+    np.testing.assert_allclose(m.branches.seen_need[reporting], want[reporting], rtol=1e-12)
+    silent = ~reporting & np.isfinite(m.branches.true_need)
+    np.testing.assert_allclose(m.branches.seen_need[silent], m.state.hierarchy.prior)
 
 
 def test_support_hours_reach_the_branches():
     m = PartyBuildingModel(ModelParams(people=1500), PolicyParams(), rng=1)
     m.run_for(2)
-    assert m.branch_support.sum() == pytest.approx(0.2 * m.branch_members.sum())
-    assert np.all(m.branch_support >= 0)
+    assert m.branches.support.sum() == pytest.approx(0.2 * m.branches.members.sum())
+    assert np.all(m.branches.support >= 0)
 
 
 def test_lower_fidelity_larger_sensing_error_paired_seeds():

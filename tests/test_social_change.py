@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from sim import ModelParams, PartyBuildingModel, PolicyParams
-from sim.social_change import batch_hazard
-from sim.world import COMMUNITY, JOINT, ONLINE, PLATFORM, PLATFORM_BRANCH, UNIT
+from sim.mechanisms import commitment
+from sim.mechanisms.social_change import batch_hazard
+from sim.state import COMMUNITY, JOINT, ONLINE, PLATFORM, PLATFORM_BRANCH, UNIT
 
 SEEDS = range(6)
 
@@ -77,11 +78,13 @@ def test_mutual_recognition_lowers_the_load_of_dual_registered_members():
         loads = []
         for mutual in (False, True):
             m = run(s, 26, embedding=0.5, mutual_recognition=mutual)
-            loads.append(m.load[m.member & m.dual_registered].mean())
+            load = commitment.load(m.state, m.params, m.policy)
+            loads.append(load[m.people.member & m.people.dual_registered].mean())
         saved.append(loads[0] - loads[1])
     assert_positive(saved)
     m = run(0, 4, embedding=0.5, mutual_recognition=True)
-    assert np.all(m.load[~m.member] == 0) and np.all(m.load >= 0)
+    load = commitment.load(m.state, m.params, m.policy)
+    assert np.all(load[~m.people.member] == 0) and np.all(load >= 0)
 
 
 def test_responsiveness_helps_out_of_system_members_most():
@@ -89,10 +92,11 @@ def test_responsiveness_helps_out_of_system_members_most():
     gain = []
     for s in SEEDS:
         lo, hi = run(s, 52, responsiveness=0.0), run(s, 52, responsiveness=0.9)
-        out = lo.member & lo.out_of_system
-        state = lo.member & ~lo.out_of_system
+        out = lo.people.member & lo.people.out_of_system
+        state = lo.people.member & ~lo.people.out_of_system
+        x_hi, x_lo = hi.people.x, lo.people.x
         gain.append(
-            (hi.x[out].mean() - lo.x[out].mean()) - (hi.x[state].mean() - lo.x[state].mean())
+            (x_hi[out].mean() - x_lo[out].mean()) - (x_hi[state].mean() - x_lo[state].mean())
         )
     assert_positive(gain)
 
@@ -103,27 +107,29 @@ def test_moves_follow_the_yearly_rate_and_rewire_the_movers():
         PolicyParams(),
         rng=3,
     )
-    w = m.world
-    stable0 = (w.sector != PLATFORM) & (w.unit >= 0)
+    w = m.state
+    stable0 = (w.people.sector != PLATFORM) & (w.people.unit >= 0)
     m.run_for(52)
-    moved = stable0 & (w.sector == PLATFORM)
-    assert m.social_change.moved == moved.sum()
+    moved = stable0 & (w.people.sector == PLATFORM)
+    assert m.people.moved == moved.sum()
     # the yearly share is exact in expectation: four quarterly batches of the batch hazard
     assert batch_hazard(0.2, 52) == pytest.approx(0.2)
     share = moved.sum() / stable0.sum()
     se = np.sqrt(0.2 * 0.8 / stable0.sum())
     assert abs(share - 0.2) < 4 * se
     # movers' work ties lead only to platform co-workers in their new organisation
-    work = w.layers["work"]
-    rows = np.repeat(np.arange(w.people), np.diff(work.indptr))
+    work = w.network.layers["work"]
+    rows = np.repeat(np.arange(w.people.n), np.diff(work.indptr))
     mover_edges = moved[rows]
-    assert np.all(w.unit[rows[mover_edges]] == w.unit[work.indices[mover_edges]])
+    assert np.all(w.people.unit[rows[mover_edges]] == w.people.unit[work.indices[mover_edges]])
     assert abs(work - work.T).max() == 0 and work.diagonal().sum() == 0
     assert set(np.unique(work.data)) == {1.0}
     # staff counts follow the moves; the model's operators see the new layers
-    assert np.array_equal(w.unit_staff, np.bincount(w.unit[w.unit >= 0], minlength=w.units))
-    assert m.influence.adjacency.nnz == (work + w.layers["residence"] + w.layers["online"]).nnz
-    assert np.all(m.out_of_system[moved])
+    staff = np.bincount(w.people.unit[w.people.unit >= 0], minlength=w.units.n)
+    assert np.array_equal(w.units.staff, staff)
+    layers = w.network.layers
+    assert m.ops.influence.adjacency.nnz == (work + layers["residence"] + layers["online"]).nnz
+    assert np.all(m.people.out_of_system[moved])
 
 
 def test_branches_after_moves_follow_the_rules():
@@ -136,30 +142,30 @@ def test_branches_after_moves_follow_the_rules():
         online_branches=0.5,
         embedding=0.3,
     )
-    w = m.world
-    kind = w.branch_kind
-    hb = m.home_branch
-    members = np.flatnonzero(m.member)
-    assert np.all(hb[~m.member] == -1)
+    w = m.state
+    kind = w.branches.kind
+    hb = m.people.home_branch
+    members = np.flatnonzero(m.people.member)
+    assert np.all(hb[~m.people.member] == -1)
     has = members[hb[members] >= 0]
     k = kind[hb[has]]
     # a member's unit or joint branch is the branch of the unit they work in
     work_b = np.isin(k, (UNIT, JOINT, PLATFORM_BRANCH))
-    assert np.all(w.unit_branch[w.unit[has[work_b]]] <= hb[has[work_b]])
-    assert np.all(w.unit[has[k == PLATFORM_BRANCH]] >= 0)
-    assert np.all(w.sector[has[k == PLATFORM_BRANCH]] == PLATFORM)
+    assert np.all(w.units.branch[w.people.unit[has[work_b]]] <= hb[has[work_b]])
+    assert np.all(w.people.unit[has[k == PLATFORM_BRANCH]] >= 0)
+    assert np.all(w.people.sector[has[k == PLATFORM_BRANCH]] == PLATFORM)
     # a unit keeps its own branch only with enough full members
-    in_unit = m.member & (w.unit >= 0)
-    m_unit = np.bincount(w.unit[in_unit], minlength=w.units)
-    own = np.flatnonzero(w.unit_branch >= 0)
-    own = own[kind[w.unit_branch[own]] == UNIT]
+    in_unit = m.people.member & (w.people.unit >= 0)
+    m_unit = np.bincount(w.people.unit[in_unit], minlength=w.units.n)
+    own = np.flatnonzero(w.units.branch >= 0)
+    own = own[kind[w.units.branch[own]] == UNIT]
     assert np.all(m_unit[own] >= m.params.branch_min_members)
-    assert m.social_change.dissolved > 0
+    assert m.state.tally.dissolved > 0
     # dual registration only beside a workplace or online branch
-    dual = np.flatnonzero(m.dual_registered)
+    dual = np.flatnonzero(m.people.dual_registered)
     assert np.all(hb[dual] >= 0) and not np.any(kind[hb[dual]] == COMMUNITY)
     assert np.all(np.isin(kind, (UNIT, JOINT, PLATFORM_BRANCH, COMMUNITY, ONLINE)))
-    assert m.branch_members.sum() == (hb[m.member] >= 0).sum()
+    assert m.branches.members.sum() == (hb[m.people.member] >= 0).sum()
 
 
 def test_operators_rebuilt_only_in_batch_weeks():
@@ -168,18 +174,21 @@ def test_operators_rebuilt_only_in_batch_weeks():
         PolicyParams(),
         rng=0,
     )
-    calls = []
-    original = m._build_operators
-    m._build_operators = lambda: (calls.append(m.week), original())[1]
-    m.run_for(30)
+    calls, version = [], m.network.version
+    for _ in range(30):
+        m.step()
+        if m.ops.network_version != version:  # the operators were rebuilt this week
+            calls.append(m.week)
+            version = m.ops.network_version
+        assert m.ops.network_version == m.network.version
     every = m.params.social_change_every
     assert calls and all(week % every == 0 for week in calls)
     still = PartyBuildingModel(
         ModelParams(people=1000, platform_shift=0.0, crisis_start=-1), PolicyParams(), rng=0
     )
-    layers = dict(still.world.layers)
+    layers = dict(still.network.layers)
     still.run_for(30)
-    assert all(still.world.layers[k] is layers[k] for k in layers)
+    assert all(still.network.layers[k] is layers[k] for k in layers)
 
 
 def test_coverage_sub_levers():
@@ -190,14 +199,14 @@ def test_coverage_sub_levers():
         PolicyParams(coverage=0.7, platform_coverage=0.7, online_branches=0.7),
         rng=2,
     )
-    assert np.array_equal(base.world.branch_kind, explicit.world.branch_kind)
-    assert np.array_equal(base.home_branch, explicit.home_branch)
+    assert np.array_equal(base.branches.kind, explicit.branches.kind)
+    assert np.array_equal(base.people.home_branch, explicit.people.home_branch)
     none = PartyBuildingModel(
         ModelParams(people=3000),
         PolicyParams(coverage=1.0, platform_coverage=0.0, online_branches=0.0),
         rng=2,
     )
-    kinds = none.world.branch_kind
+    kinds = none.branches.kind
     assert not np.any(kinds == PLATFORM_BRANCH) and not np.any(kinds == ONLINE)
     assert np.any(kinds == JOINT)
     full = PartyBuildingModel(
@@ -205,10 +214,12 @@ def test_coverage_sub_levers():
         PolicyParams(coverage=0.0, platform_coverage=1.0, online_branches=1.0),
         rng=2,
     )
-    w = full.world
-    staffed_platforms = (w.unit_sector == PLATFORM) & (w.unit_staff > 0)
-    assert np.all(w.unit_branch[staffed_platforms] >= 0)
-    assert not np.any(w.branch_kind == JOINT)
-    assert np.all(full.home_branch[full.member] >= 0)  # everyone unattached went online
+    w = full.state
+    staffed_platforms = (w.units.sector == PLATFORM) & (w.units.staff > 0)
+    assert np.all(w.units.branch[staffed_platforms] >= 0)
+    assert not np.any(w.branches.kind == JOINT)
+    assert np.all(
+        full.people.home_branch[full.people.member] >= 0
+    )  # everyone unattached went online
     out = full.outcomes()
     assert out["floating_gap"] == pytest.approx(out["formal_coverage"] - out["effective_coverage"])

@@ -21,7 +21,7 @@ Demand reaching a branch at depth ``d`` below the top committee (DESIGN Appendix
 are split by :func:`allocate_capacity`: a share ``B_b`` (the branch's integration effort,
 DESIGN §5.7) goes to work with the unit's business, the rest to service and organisational life
 in the ratio ``model.split_service : model.split_life``. The fusion mode decides what the
-integration hours are (``sim.fusion``): with ``narrowed`` they become paperwork, with
+integration hours are (``sim.mechanisms.fusion``): with ``narrowed`` they become paperwork, with
 ``integrated`` a share ``model.integration_life`` of them also counts as organisational life.
 
 Anchors: Holmstrom and Milgrom (1991), multitask incentives: effort shifts to what is measured,
@@ -36,10 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-
-def branch_capacity(members: np.ndarray, hours_base: float, hours_per_member: float) -> np.ndarray:
-    """Weekly hours of each branch: a fixed part plus a part per member."""
-    return hours_base + hours_per_member * members
+from sim.params import ModelParams, PolicyParams
+from sim.state import Events, State
 
 
 def demand_factor(
@@ -90,24 +88,6 @@ def paperwork_hours(
     return np.minimum(np.asarray(capacity, dtype=float), hours_per_indicator * demand)
 
 
-def paperwork_share(capacity: np.ndarray, demand: np.ndarray | float) -> np.ndarray:
-    """Burden P_b / cap_b with P_b = min(cap_b, D_b): the share of capacity spent on paperwork.
-
-    ``demand`` is in hours here; a branch without capacity has burden 1.
-    """
-    cap = np.asarray(capacity, dtype=float)
-    paper = np.minimum(cap, demand)
-    return np.divide(paper, cap, out=np.ones_like(cap), where=cap > 0)
-
-
-def split_free_capacity(
-    capacity: np.ndarray, burden: np.ndarray, weights: tuple[float, float, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hours left after paperwork, split by fixed weights into three uses."""
-    free = capacity * (1.0 - burden)
-    return free * weights[0], free * weights[1], free * weights[2]
-
-
 class Allocation(NamedTuple):
     """Where each branch's hours go this week (arrays over branches)."""
 
@@ -134,7 +114,7 @@ def allocate_capacity(
         capacity: ``cap_b``, hours a week of each branch.
         paper: Hours the assessment demands (capped at the capacity here).
         integration: ``B_b``, share of the free hours meant for work with the unit's business.
-        mode: Fusion mode (``sim.fusion.MODES``).
+        mode: Fusion mode (``sim.mechanisms.fusion.MODES``).
         split_service: Weight of service in the rest of the free hours.
         split_life: Weight of organisational life in the rest of the free hours.
         integration_life: Share of integrated joint work that also counts as organisational
@@ -162,3 +142,40 @@ def allocate_capacity(
             life = life + integration_life * joint
     burden = np.divide(paper, cap, out=np.ones_like(cap), where=cap > 0)
     return Allocation(burden, paper, service, life, business, free_share)
+
+
+def demand(p: ModelParams, policy: PolicyParams, depth: int) -> float:
+    """This week's demand on a branch ``depth`` layers below the top committee."""
+    return float(
+        assessment_demand(
+            p.base_demand,
+            depth,
+            escalation=policy.escalation,
+            departments=p.departments,
+            unified_table=policy.unified_table,
+            trace=policy.trace_requirement,
+            simplify_downward=policy.simplify_downward,
+            simplify_share=p.simplify_share,
+        )
+    )
+
+
+def step(state: State, p: ModelParams, policy: PolicyParams) -> Events:
+    """Demand down the hierarchy, paperwork first, then the free hours by the fusion mode.
+
+    Writes the branches' ``burden``, ``service``, ``life``, ``business`` and ``free``.
+    """
+    b = state.branches
+    paper = paperwork_hours(b.capacity, demand(p, policy, p.levels - 1), p.hours_per_indicator)
+    alloc = allocate_capacity(
+        b.capacity,
+        paper,
+        b.effort,
+        policy.fusion_mode,
+        p.split_service,
+        p.split_life,
+        p.integration_life,
+    )
+    b.burden, b.service, b.life = alloc.burden, alloc.service, alloc.life
+    b.business, b.free = alloc.business, alloc.free
+    return Events()

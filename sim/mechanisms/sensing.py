@@ -42,8 +42,9 @@ from collections import deque
 
 import numpy as np
 
-from sim.service import MemberReach
-from sim.world import COMMUNITY, JOINT, ONLINE, PLATFORM_BRANCH, UNIT
+from sim.mechanisms.service import MemberReach, member_layers
+from sim.params import ModelParams, PolicyParams
+from sim.state import Events, State
 
 
 def control_loss(
@@ -52,15 +53,6 @@ def control_loss(
     """What a committee ``layers`` layers up sees: ``a^d * estimate + (1 - a^d) * prior``."""
     keep = fidelity**layers
     return keep * np.asarray(estimate, dtype=float) + (1.0 - keep) * np.asarray(prior, float)
-
-
-def member_layers(kind: np.ndarray, dual: np.ndarray) -> dict[str, np.ndarray]:
-    """Per member, whether it reaches people on each layer (by its branch kind, dual flag)."""
-    return {
-        "work": (kind == UNIT) | (kind == JOINT),
-        "residence": (kind == COMMUNITY) | dual,
-        "online": (kind == PLATFORM_BRANCH) | (kind == ONLINE),
-    }
 
 
 def branch_need(
@@ -118,27 +110,20 @@ def noisy_report(seen_mean: np.ndarray, noise: float, rng: np.random.Generator) 
     return np.clip(seen_mean, 0.0, 1.0)
 
 
-class ReportChannel:
-    """Reports travelling up the hierarchy, arriving ``delay`` weeks after they were sent.
+def send_report(queue: deque, report: np.ndarray, delay: int) -> np.ndarray:
+    """Send this week's reports up a channel ``delay`` weeks long; return those that arrive.
 
     Before ``delay`` weeks have passed the oldest report sent so far arrives. When the number
-    of branches changes, older reports are padded with NaN (no report) or cut.
+    of branches has grown since an older report was sent, it is padded with NaN (no report).
     """
-
-    def __init__(self, delay: int):
-        self.delay = int(delay)
-        self.queue: deque[np.ndarray] = deque()
-
-    def send(self, report: np.ndarray) -> np.ndarray:
-        """Send this week's reports; return the ones that arrive this week."""
-        self.queue.append(np.array(report, dtype=float))
-        while len(self.queue) > self.delay + 1:
-            self.queue.popleft()
-        out = self.queue[0]
-        n = report.size
-        if out.size < n:
-            out = np.concatenate([out, np.full(n - out.size, np.nan)])
-        return out[:n]
+    queue.append(np.array(report, dtype=float))
+    while len(queue) > delay + 1:
+        queue.popleft()
+    out = queue[0]
+    n = report.size
+    if out.size < n:
+        out = np.concatenate([out, np.full(n - out.size, np.nan)])
+    return out[:n]
 
 
 def mean_report(reports: np.ndarray) -> float:
@@ -177,3 +162,43 @@ def sensing_error(
         return 0.0
     gap = np.abs(np.where(valid, seen - truth, 0.0))
     return float((gap * w).sum() / total)
+
+
+def step(
+    state: State,
+    p: ModelParams,
+    policy: PolicyParams,
+    rng: np.random.Generator,
+    reach: MemberReach,
+) -> Events:
+    """Branches report the need they see; the committees perceive it and allocate support.
+
+    Writes the branches' ``true_need``, ``reporting``, ``seen_need`` and ``support`` (added to
+    their ``service``), the reports in transit and the committees' prior and error.
+    """
+    people, b, h = state.people, state.branches, state.hierarchy
+    depth = p.levels - 1
+    ids = reach.ids  # the members whose ties the reach operator holds
+    engaged = (people.home_branch[ids] >= 0) & (people.x[ids] > p.engaged_level)
+    needy, ties, reporters = branch_need(
+        reach,
+        people.home_branch,
+        b.kind,
+        engaged,
+        people.dual_registered,
+        ~people.member,
+        people.need,
+    )
+    b.true_need = mean_or_nan(needy, ties)
+    b.reporting = reporters > 0
+    seen = np.where(b.reporting, b.true_need, np.nan)
+    report = noisy_report(seen, p.sensing_noise, rng)
+    arrived = send_report(h.reports, report, p.sensing_delay * depth)
+    if h.prior is None:  # the committee's baseline picture: its first reports
+        h.prior = mean_report(arrived)
+    b.seen_need = perceive(arrived, h.prior, policy.sensing_fidelity, depth)
+    budget = p.support_hours * float(b.members.sum())
+    b.support = allocate_support(b.seen_need, b.members, budget)
+    b.service = b.service + b.support
+    h.sensing_error = sensing_error(b.seen_need, np.nan_to_num(b.true_need), ties > 0, b.members)
+    return Events()

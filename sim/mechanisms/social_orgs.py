@@ -13,12 +13,12 @@ and serve inside the organisation. Partnered organisations pass on three things 
 members:
 
 * **service and enculturation:** the service hours the organisation's engaged party members
-  send (real, formalistic and their views, as in ``sim.service``) are relayed, shared evenly, to
+  send (real, formalistic and their views, as in :mod:`.service`) are relayed, shared evenly, to
   the organisation's members: a share ``model.org_relay`` of them, all of them if it hosts a
   branch. A relayed hour resolves needs and counts as meeting a member (open activities pull
   toward that member's view) exactly as an hour on a network layer does;
 * **mobilization calls:** a call through a partnered organisation adds ``model.org_call`` to
-  the motivation of its members (``sim.mobilization``; wired in the model).
+  the motivation of its members (``sim.mechanisms.mobilization``).
 
 The relay is two sparse products with the people x organisations membership matrix; it costs
 next to nothing (a few thousand non-zeros per 100,000 people).
@@ -26,18 +26,11 @@ next to nothing (a few thousand non-zeros per 100,000 people).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from sim.model import PartyBuildingModel
-
-
-def partnered_organisations(draw: np.ndarray, partnership: float) -> np.ndarray:
-    """Which organisations are partnered: their uniform draw below the lever."""
-    return draw < partnership
+from sim.params import ModelParams
+from sim.state import People, SocialOrgs
 
 
 def relay_weights(
@@ -49,18 +42,22 @@ def relay_weights(
 
 
 class OrgBridge:
-    """The relay of partnered social organisations.
+    """The relay of partnered social organisations: an operator the model derives once.
+
+    Which organisations host a branch is decided from the members they have when the operator
+    is built (at set-up).
 
     Args:
-        model: the model (its world's ``org_members`` and its ``org_partnered``).
+        orgs: the social organisations (membership and partnership).
+        people: the people (who is a party member).
+        p: model parameters.
     """
 
-    def __init__(self, model: PartyBuildingModel):
-        w, p = model.world, model.params
-        self.members: sp.csr_array = sp.csr_array(w.org_members)
+    def __init__(self, orgs: SocialOrgs, people: People, p: ModelParams):
+        self.members: sp.csr_array = sp.csr_array(orgs.members)
         self.size = np.asarray(self.members.sum(axis=0)).ravel()
-        party = self.members.T @ model.member.astype(np.float32)
-        self.partnered = np.asarray(model.org_partnered, bool)
+        party = self.members.T @ people.member.astype(np.float32)
+        self.partnered = np.asarray(orgs.partnered, bool)
         self.hosts, self.relay = relay_weights(
             self.partnered, party, p.branch_min_members, p.org_relay
         )
@@ -80,25 +77,14 @@ class OrgBridge:
             self._ids = member_ids
         return self._of_members
 
-    def deliver(self, member_ids: np.ndarray, sending: dict[str, np.ndarray]) -> np.ndarray:
-        """What each person receives through partnered organisations (N x k).
-
-        Args:
-            member_ids: ids of the members, aligned with the rows of ``sending``.
-            sending: per layer, the (members x k) array each member sends (``sim.service``).
-        """
-        total = sum(sending.values())
-        per_org = self._member_rows(member_ids) @ total
-        per_org = per_org * self.scale[:, None]
-        return self.members @ per_org
-
     def add_to(
         self, received: np.ndarray, member_ids: np.ndarray, sending: dict[str, np.ndarray]
     ) -> None:
         """Add what partnered organisations relay to ``received`` (N x k), in place.
 
-        Same as ``received += deliver(...)`` but touches only the rows of people who belong to
-        an organisation (a few percent of the population).
+        Each organisation relays a share of what its party members send (summed over layers)
+        to all its members, evenly; only the rows of people who belong to an organisation (a
+        few percent of the population) are touched.
         """
         if self.people.size == 0 or not self.partnered.any():
             return

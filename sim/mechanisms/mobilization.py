@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from sim.params import ModelParams
+from sim.state import Events, State, at_branch
+
 
 def layer_degrees(layers: list[sp.csr_array]) -> list[np.ndarray]:
     """Degree of each person on each layer (as float)."""
@@ -68,3 +71,37 @@ def threshold_cascade(
         active = new
         changed_rounds += 1
     return active, changed_rounds
+
+
+def call_active(p: ModelParams, week: int) -> bool:
+    """Whether a mobilization call runs in the given week."""
+    start = p.crisis_start
+    return start >= 0 and start <= week < start + p.crisis_weeks
+
+
+def step(
+    state: State,
+    p: ModelParams,
+    week: int,
+    layers: list[sp.csr_array],
+    degrees: list[np.ndarray],
+) -> Events:
+    """During a call, a threshold cascade over the layers; otherwise nobody is out."""
+    people = state.people
+    if not call_active(p, week):
+        if people.active.any():
+            people.active[:] = False
+        return Events()
+    burden = at_branch(state.branches.burden, people.home_branch)
+    motivation = people.x + p.member_motivation * people.member + p.org_call * people.partnered
+    cost = p.cost_base + p.cost_burden * burden * people.member
+    people.active, _ = threshold_cascade(
+        layers,
+        people.active,
+        motivation - cost,
+        people.threshold,
+        p.peer_weight,
+        p.rounds_per_week,
+        degrees,
+    )
+    return Events()

@@ -5,7 +5,7 @@ It names three failures and one success, the four ``policy.fusion_mode`` values:
 
 * ``narrowed`` (党务代替党建, 3.1): party affairs replace party building; the hours meant for
   business integration turn into paperwork (ledgers, records), so they raise the branch's
-  paperwork share (see :func:`sim.assessment.allocate_capacity`) and lift nothing.
+  paperwork share (see :func:`sim.mechanisms.assessment.allocate_capacity`) and lift nothing.
 * ``isolated`` (两张皮, 3.2): party work and business run side by side; the integration hours
   are spent on party activities that never touch the business, so performance stays at ``p0``.
 * ``integrated`` (一股绳, 3.2): joint work lifts performance with diminishing and finally
@@ -45,6 +45,9 @@ spread across branches).
 from __future__ import annotations
 
 import numpy as np
+
+from sim.params import ModelParams, PolicyParams
+from sim.state import Events, State
 
 #: The four modes of party-business integration (``policy.fusion_mode``).
 MODES = ("narrowed", "isolated", "integrated", "generalized")
@@ -165,3 +168,46 @@ def business_performance(unit_branch: np.ndarray, unit_perf: np.ndarray) -> floa
     """Outcome: mean performance over the units attached to a branch (0 if there are none)."""
     has = unit_branch >= 0
     return float(unit_perf[has].mean()) if has.any() else 0.0
+
+
+def update_performance(state: State, p: ModelParams, policy: PolicyParams) -> np.ndarray:
+    """Each unit's business performance from this week's integration effort; per-branch perf."""
+    b = state.branches
+    perf = performance(
+        b.effort,
+        policy.fusion_mode,
+        p.business_base,
+        p.business_lift,
+        p.business_curvature,
+        p.business_displacement,
+        b.free,
+    )
+    state.units.performance = unit_performance(state.units.branch, perf, p.business_base)
+    return perf
+
+
+def step(state: State, p: ModelParams, policy: PolicyParams, rng: np.random.Generator) -> Events:
+    """Units' business performance; evaluation by outcomes lets effort learn.
+
+    March's (1991) code learning from branches whose party work does more for their units runs
+    only when ``policy.evaluation`` is ``outcomes`` and the mode links party work to the
+    business; assessment by traces gives no signal to learn from.
+    """
+    b = state.branches
+    perf = update_performance(state, p, policy)
+    if policy.evaluation != "outcomes" or policy.fusion_mode not in LEARNING_MODES:
+        return Events()
+    ub = state.units.branch
+    learners = (np.bincount(ub[ub >= 0], minlength=b.n)[: b.n] > 0) & (b.free > 0)
+    observed = observed_effect(perf, p.business_base, b.free, p.business_noise, rng)
+    b.effort, b.code = code_learning(
+        b.effort,
+        b.code,
+        observed,
+        learners,
+        p.code_learning,
+        p.socialisation,
+        p.exploration,
+        rng,
+    )
+    return Events()

@@ -15,6 +15,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from sim.params import ModelParams, PolicyParams
+from sim.state import Events, State
+
 
 class BoundedConfidenceOperator:
     """Applies W_eps to a vector, reusing the sparsity pattern of a fixed adjacency.
@@ -102,3 +105,17 @@ def open_activity_pull(
 ) -> np.ndarray:
     """Move reached people toward the mean view of the members they meet, at ``rate``."""
     return x + (rate * reached) * (target - x)
+
+
+def step(
+    state: State, p: ModelParams, policy: PolicyParams, influence: BoundedConfidenceOperator
+) -> Events:
+    """Friedkin-Johnsen influence with bounded confidence, plus open activities."""
+    people = state.people
+    new = friedkin_johnsen_step(influence, people.x, people.x0, p.susceptibility, p.confidence)
+    new = open_activity_pull(
+        new, people.met_view, people.met, p.open_pull * policy.lever("open_activities")
+    )
+    # members' values are their commitment (§5.6), which influence does not move
+    np.copyto(people.x, new, where=~people.member)
+    return Events()

@@ -1,0 +1,62 @@
+"""Sparse operators the model derives from the state and reuses every week.
+
+They are caches, not state: the model rebuilds them when the network's version changes (ties
+changed) and refreshes the members' part when people are admitted. Mechanisms receive them
+read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.mechanisms import recruitment
+from sim.mechanisms.enculturation import BoundedConfidenceOperator
+from sim.mechanisms.mobilization import layer_degrees
+from sim.mechanisms.service import MemberReach
+from sim.mechanisms.social_orgs import OrgBridge
+from sim.params import ModelParams, PolicyParams
+from sim.state import LAYERS, State
+
+
+@dataclass(slots=True)
+class Operators:
+    """Operators over the current network and members."""
+
+    influence: BoundedConfidenceOperator  #: weighted multiplex adjacency for enculturation
+    layers: list[sp.csr_array]  #: the layers, in LAYERS order, for mobilization
+    degrees: list[np.ndarray]  #: each person's degree on each layer
+    reach: MemberReach  #: the members' ties, for service and sensing
+    bridge: OrgBridge  #: partnered social organisations' relay (built once, at set-up)
+    weights: tuple[np.ndarray, np.ndarray]  #: recruitment (application, outreach) weights
+    network_version: int  #: the network version these were built from
+    moved: int  #: people moved to platforms when the weights were computed
+
+    def refresh_members(self, member_ids: np.ndarray) -> None:
+        """The membership changed: re-cache the members' ties."""
+        self.reach.refresh(member_ids)
+
+
+def build(
+    state: State, p: ModelParams, policy: PolicyParams, bridge: OrgBridge | None = None
+) -> Operators:
+    """Build every operator from the state (``bridge`` is kept when given)."""
+    layers = state.network.layers
+    influence = (
+        p.weight_work * layers["work"]
+        + p.weight_residence * layers["residence"]
+        + p.weight_online * layers["online"]
+    ).tocsr()
+    mobilization = [layers[k] for k in LAYERS]
+    return Operators(
+        influence=BoundedConfidenceOperator(influence),
+        layers=mobilization,
+        degrees=layer_degrees(mobilization),
+        reach=MemberReach(layers, state.people.member_ids()),
+        bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
+        weights=recruitment.weights(state.people, p, policy),
+        network_version=state.network.version,
+        moved=state.people.moved,
+    )

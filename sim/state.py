@@ -1,0 +1,294 @@
+"""The model's mutable state: people, units, branches, network, hierarchy (DESIGN §3-§4).
+
+Every array a mechanism reads or writes lives on one of these slotted dataclasses, and nowhere
+else: the world builder (:mod:`sim.world`) produces the initial :class:`State`, the model owns
+it, and mechanisms (:mod:`sim.mechanisms`) read and write its arrays. Per-person arrays are
+indexed by person id, per-branch arrays by branch id, per-unit arrays by unit id.
+
+Two things change the *shape* of the state during a run, and each happens in one place:
+
+* :meth:`Branches.grow` appends branches: every per-branch array gets its new rows there;
+* :meth:`Network.set_layer` replaces a layer of ties and bumps :attr:`Network.version`, which
+  tells the model to rebuild the sparse operators it derives from the network.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+# sectors
+STATE, ENTERPRISE, PLATFORM, NONE = 0, 1, 2, 3
+SECTORS = ("state", "enterprise", "platform", "none")
+# branch kinds
+UNIT, JOINT, PLATFORM_BRANCH, COMMUNITY, ONLINE = 0, 1, 2, 3, 4
+BRANCH_KINDS = ("unit", "joint", "platform", "community", "online")
+# network layers, in the order mechanisms loop over them
+LAYERS = ("work", "residence", "online")
+# recruitment stages (DESIGN §5.8)
+NO_STAGE, APPLICANT, ACTIVIST, PROBATIONARY = 0, 1, 2, 3
+STAGES = ("none", "applicant", "activist", "probationary")
+#: Weeks in the rolling window of the recruitment outcomes.
+RECRUIT_WINDOW = 52
+
+
+def at_branch(values: np.ndarray, branch: np.ndarray, default: float | int = 0) -> np.ndarray:
+    """``values[branch]``, with ``default`` where ``branch`` is -1 (also when there is no branch).
+
+    Padding the per-branch array with the default lets -1 index it, so code stays the same
+    for a world without any branch.
+    """
+    return np.append(values, np.asarray(default, dtype=values.dtype))[branch]
+
+
+@dataclass(slots=True)
+class People:
+    """Per-person arrays (index = person id)."""
+
+    # who they are and where they live and work
+    sector: np.ndarray  #: int8, one of STATE..NONE (changes when people move to platforms)
+    unit: np.ndarray  #: int32, work unit or -1
+    community: np.ndarray  #: int32, residential community
+    retired: np.ndarray  #: bool
+    new_strata: np.ndarray  #: bool, new social stratum
+    age: np.ndarray  #: uint8, years
+    member: np.ndarray  #: bool, party member
+    home_branch: np.ndarray  #: int32, branch of a member, -1 (mass, or floating member)
+    dual_registered: np.ndarray  #: bool, registered in the residential community too
+    # dynamic state, filled by the model's initialisation
+    x: np.ndarray = field(default=None)  #: float32, identification (mass) / commitment (member)
+    x0: np.ndarray = field(default=None)  #: float32, Friedkin-Johnsen anchor of x
+    need: np.ndarray = field(default=None)  #: bool, an unmet problem
+    private_need: np.ndarray = field(default=None)  #: bool, the need is private, not public
+    threshold: np.ndarray = field(default=None)  #: float, mobilization threshold
+    active: np.ndarray = field(default=None)  #: bool, turned out in the current call
+    reached: np.ndarray = field(default=None)  #: bool, real service reached them this week
+    met: np.ndarray = field(default=None)  #: bool, met a member this week (real or formal)
+    met_view: np.ndarray = field(default=None)  #: float, mean x of the members met
+    out_of_system: np.ndarray = field(default=None)  #: bool, enterprise or platform worker
+    partnered: np.ndarray = field(default=None)  #: bool, belongs to a partnered social org
+    stage: np.ndarray = field(default=None)  #: int8, recruitment stage (NO_STAGE..PROBATIONARY)
+    since: np.ndarray = field(default=None)  #: int32, week the current stage began
+    moved: int = 0  #: people moved to platform work so far (sectors change with it)
+
+    @property
+    def n(self) -> int:
+        return int(self.sector.size)
+
+    def member_ids(self) -> np.ndarray:
+        """Sorted ids of the current members."""
+        return np.flatnonzero(self.member)
+
+
+@dataclass(slots=True)
+class Units:
+    """Per work unit arrays (index = unit id)."""
+
+    sector: np.ndarray  #: int8
+    community: np.ndarray  #: int32, the community the unit sits in
+    staff: np.ndarray = field(default=None)  #: int64, people working there now
+    branch: np.ndarray = field(default=None)  #: int32, its (first) own or joint branch, or -1
+    #: uniform draw deciding whether coverage work reaches the unit (kept, so a unit that later
+    #: loses its own branch meets the same draw: common random numbers)
+    cover_draw: np.ndarray = field(default=None)
+    performance: np.ndarray = field(default=None)  #: float, business performance index
+
+    @property
+    def n(self) -> int:
+        return int(self.sector.size)
+
+
+#: Per-branch arrays and the value new rows take in :meth:`Branches.grow` (None: given by the
+#: caller). ``effort`` is special: new branches adopt the organisation's code.
+_BRANCH_ROWS: dict[str, tuple[type, float | None]] = {
+    "kind": (np.int8, None),
+    "community": (np.int32, None),
+    "committee": (np.int32, None),
+    "unit": (np.int32, -1),
+    "members": (float, 0.0),
+    "capacity": (float, 0.0),
+    "burden": (float, 0.0),
+    "service": (float, 0.0),
+    "life": (float, 0.0),
+    "business": (float, 0.0),
+    "free": (float, 0.0),
+    "effort": (float, None),
+    "support": (float, 0.0),
+    "seen_need": (float, 0.0),
+    "true_need": (float, 0.0),
+    "reporting": (bool, False),
+    "credit_activist": (float, 0.0),
+    "credit_develop": (float, 0.0),
+}
+
+
+def _empty_rows(name: str) -> np.ndarray:
+    return np.zeros(0, _BRANCH_ROWS[name][0])
+
+
+def _branch_field(name: str, doc: str):
+    return field(default_factory=lambda: _empty_rows(name), metadata={"doc": doc})
+
+
+@dataclass(slots=True)
+class Branches:
+    """Per-branch arrays (index = branch id). A dissolved branch keeps its row, empty."""
+
+    kind: np.ndarray = _branch_field("kind", "int8, one of UNIT..ONLINE")
+    community: np.ndarray = _branch_field("community", "int32, where the branch sits")
+    committee: np.ndarray = _branch_field("committee", "int32, the committee that leads it")
+    unit: np.ndarray = _branch_field("unit", "int32, the unit whose own branch it is, else -1")
+    members: np.ndarray = _branch_field("members", "full members (float, for weighting)")
+    capacity: np.ndarray = _branch_field("capacity", "hours a week")
+    burden: np.ndarray = _branch_field("burden", "paperwork share of capacity")
+    service: np.ndarray = _branch_field("service", "service hours this week (support included)")
+    life: np.ndarray = _branch_field("life", "organisational-life hours this week")
+    business: np.ndarray = _branch_field("business", "hours of work with the unit's business")
+    free: np.ndarray = _branch_field("free", "share of capacity the assessment leaves free")
+    effort: np.ndarray = _branch_field("effort", "B_b, share of free hours for integration")
+    support: np.ndarray = _branch_field("support", "support hours the committees allocated")
+    seen_need: np.ndarray = _branch_field("seen_need", "the committee's picture of the need")
+    true_need: np.ndarray = _branch_field("true_need", "mean need in the constituency (NaN: none)")
+    reporting: np.ndarray = _branch_field("reporting", "has an engaged member who reports")
+    credit_activist: np.ndarray = _branch_field("credit_activist", "slots to take on activists")
+    credit_develop: np.ndarray = _branch_field("credit_develop", "slots to develop activists")
+    #: the organisation's code: the integration effort it prescribes (new branches adopt it)
+    code: float = 0.0
+
+    @property
+    def n(self) -> int:
+        return int(self.kind.size)
+
+    def grow(
+        self,
+        kind: int | np.ndarray,
+        community: np.ndarray,
+        committee: np.ndarray,
+        unit: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Append branches; every per-branch array gets its new rows here. Returns their ids.
+
+        Args:
+            kind: Kind of each new branch (or one kind for all).
+            community: Community of each new branch.
+            committee: Committee that leads each new branch.
+            unit: Unit whose own branch each is (default -1: none).
+        """
+        community = np.asarray(community, np.int32)
+        old, k = self.n, community.size
+        if k == 0:
+            return np.empty(0, np.int64)
+        given = {
+            "kind": np.broadcast_to(np.asarray(kind, np.int8), (k,)),
+            "community": community,
+            "committee": np.asarray(committee, np.int32),
+            "effort": np.full(k, self.code),
+        }
+        if unit is not None:
+            given["unit"] = np.asarray(unit, np.int32)
+        for name, (dtype, pad) in _BRANCH_ROWS.items():
+            rows = given[name] if name in given else np.full(k, pad, dtype)
+            setattr(self, name, np.concatenate([getattr(self, name), rows.astype(dtype)]))
+        return np.arange(old, old + k, dtype=np.int64)
+
+    def recount(self, people: People, hours_base: float, hours_per_member: float) -> None:
+        """Full members of every branch, and its capacity (a fixed part plus one per member)."""
+        hb = people.home_branch[people.member]
+        self.members = np.bincount(hb[hb >= 0], minlength=self.n).astype(float)
+        self.capacity = hours_base + hours_per_member * self.members
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """Every per-branch array by name (for checks and tests)."""
+        return {name: getattr(self, name) for name in _BRANCH_ROWS}
+
+
+@dataclass(slots=True)
+class Network:
+    """The three layers of ties (symmetric binary CSR) and each person's online activity."""
+
+    layers: dict[str, sp.csr_array]
+    online_activity: np.ndarray  #: Chung-Lu weight of each person on the online layer
+    version: int = 0  #: changes whenever ties change (the model rebuilds its operators)
+
+    def set_layer(self, name: str, adjacency: sp.csr_array) -> None:
+        """Replace one layer's ties and bump the version."""
+        self.layers[name] = adjacency
+        self.version += 1
+
+
+@dataclass(slots=True)
+class Hierarchy:
+    """Committees in levels (0 = top), their work departments, and what they know."""
+
+    committee_level: np.ndarray
+    committee_parent: np.ndarray
+    department_committee: np.ndarray
+    department_kind: np.ndarray
+    street_of_community: np.ndarray  #: the lowest committee of each community
+    #: per community, its first community branch (-1 if none)
+    community_branch: np.ndarray = field(default=None)
+    #: reports travelling up, oldest first (arrays over branches)
+    reports: deque = field(default_factory=deque)
+    prior: float | None = None  #: the committees' standing picture of need (first reports)
+    sensing_error: float = 0.0  #: this week's mean error of the picture (sim.mechanisms.sensing)
+
+    @property
+    def depth(self) -> int:
+        """Layers between the top committee and the branches."""
+        return int(self.committee_level.max()) + 1 if self.committee_level.size else 1
+
+
+@dataclass(slots=True)
+class SocialOrgs:
+    """Registered social organisations: membership and partnership with the party."""
+
+    members: sp.csr_array  #: people x organisations, binary
+    community: np.ndarray  #: int32, the community most members come from
+    partnered: np.ndarray = field(default=None)  #: bool per organisation
+
+    @property
+    def n(self) -> int:
+        return int(self.community.size)
+
+
+@dataclass(slots=True)
+class Tally:
+    """Running counts behind the recruitment outcomes."""
+
+    #: recruits per week over the last RECRUIT_WINDOW weeks: all, new strata or platform, young
+    window: np.ndarray = field(default_factory=lambda: np.zeros((3, RECRUIT_WINDOW), np.int64))
+    totals: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    recruits: int = 0  #: full members admitted this week
+    dissolved: int = 0  #: unit branches dissolved so far
+
+
+@dataclass(slots=True)
+class State:
+    """Everything that changes during a run, in one place."""
+
+    people: People
+    units: Units
+    branches: Branches
+    network: Network
+    hierarchy: Hierarchy
+    orgs: SocialOrgs
+    tally: Tally = field(default_factory=Tally)
+
+    def copy(self) -> State:
+        """A deep copy (for tests and for comparing a state before and after a step)."""
+        import copy
+
+        return copy.deepcopy(self)
+
+
+@dataclass(slots=True)
+class Events:
+    """What a mechanism's step did that the model must act on (Mesa agents, operators)."""
+
+    opened: int = 0  #: branches appended this step
+    admitted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  #: new members
+    ties_changed: bool = False  #: the network's ties changed
+    detail: dict = field(default_factory=dict)  #: what the step did, for tests and diagnostics
