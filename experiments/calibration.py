@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from scipy import stats
 from tqdm import tqdm
 
+from experiments.stats import t_interval
 from sim.mechanisms.recruitment import summary
 from sim.model import PartyBuildingModel
 from sim.params import ModelParams, PolicyParams
@@ -82,15 +82,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.burn_in + 1}-{args.weeks}: mean [95% CI] vs target"
     )
     for key, (target, source) in TARGETS.items():
-        values = np.array([r[key] for r in runs], float)
-        mean = values.mean()
-        half = (
-            stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size)
-            if values.size > 1
-            else float("nan")
-        )
+        ci = t_interval([r[key] for r in runs])
         print(
-            f"  {key:30s} {mean:8.4f} [{mean - half:.4f}, {mean + half:.4f}]   "
+            f"  {key:30s} {ci.mean:8.4f} [{ci.low:.4f}, {ci.high:.4f}]   "
             f"target {target:<7g} ({source})"
         )
 

@@ -239,6 +239,17 @@ def result_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
 
 
+def _read_file(path: Path, provenance: dict[str, Any] | None) -> pd.DataFrame:
+    """One result file's table; ``scenario`` and ``seed`` filled from provenance if absent."""
+    df = pd.read_parquet(path)
+    prov = provenance or {}
+    if "scenario" not in df.columns:
+        df["scenario"] = prov.get("scenario", path.parent.name)
+    if "seed" not in df.columns:
+        df["seed"] = prov.get("seed", int(path.stem.partition("=")[2] or -1))
+    return df
+
+
 def read_runs(folder: str | Path) -> pd.DataFrame:
     """All runs under a folder as one tidy table.
 
@@ -255,14 +266,70 @@ def read_runs(folder: str | Path) -> pd.DataFrame:
     files = result_files(folder)
     if not files:
         raise FileNotFoundError(f"no result files (*.parquet) under {folder}")
-    frames = []
+    return pd.concat([_read_file(p, read_provenance(p)) for p in files], ignore_index=True)
+
+
+def stored_experiments(root: str | Path | None = None) -> list[str]:
+    """Names of the experiments that have result files under the output root, sorted."""
+    root = Path(root) if root is not None else output_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if result_files(p / "runs"))
+
+
+class ResultsError(ValueError):
+    """Result files that cannot be read as one experiment; the message is one line."""
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{"model.people": 2000, ...}``; lists become tuples (hashable)."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = tuple(value) if isinstance(value, list) else value
+    return flat
+
+
+def read_experiment(
+    experiment: str, root: str | Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Everything an experiment's result files hold: the runs and what each run was.
+
+    This is the one entry point for analysis (figures, notebooks): it alone knows how runs are
+    laid out on disk.
+
+    Args:
+        experiment: Experiment name.
+        root: Output root (default: :func:`output_root`).
+
+    Returns:
+        ``(runs, manifest)``: ``runs`` is the per-step table of every run (columns ``scenario``
+        and ``seed`` always present); ``manifest`` has one row per run: ``file``, ``scenario``,
+        ``seed``, ``config_hash``, ``git_commit``, ``created_utc`` and every key of the run's
+        recorded config as a dotted column (``model.people``, ``policy.coverage``,
+        ``experiment.figure``, ...).
+
+    Raises:
+        FileNotFoundError: If the experiment has no result files.
+        ResultsError: If a result file carries no provenance record.
+    """
+    folder = (Path(root) if root is not None else output_root()) / experiment / "runs"
+    files = result_files(folder)
+    if not files:
+        raise FileNotFoundError(f"no result files (*.parquet) under {folder}")
+    frames, rows = [], []
     for path in files:
-        df = pd.read_parquet(path)
-        if "scenario" not in df.columns or "seed" not in df.columns:
-            prov = read_provenance(path) or {}
-            if "scenario" not in df.columns:
-                df["scenario"] = prov.get("scenario", path.parent.name)
-            if "seed" not in df.columns:
-                df["seed"] = prov.get("seed", int(path.stem.partition("=")[2] or -1))
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+        prov = read_provenance(path)
+        if not prov or not isinstance(prov.get("config"), dict):
+            raise ResultsError(
+                f"{path}: no provenance record; it was not written by experiments.run "
+                "(move it away or rerun)"
+            )
+        frames.append(_read_file(path, prov))
+        row = {"file": str(path), "scenario": prov.get("scenario"), "seed": prov.get("seed")}
+        row |= {k: prov.get(k) for k in ("config_hash", "git_commit", "created_utc")}
+        rows.append(row | {k: v for k, v in flatten(prov["config"]).items() if k != "seed"})
+    return pd.concat(frames, ignore_index=True), pd.DataFrame(rows)

@@ -81,16 +81,16 @@ def test_bad_input_fails_fast_and_clean(tmp_path, args, key, value, allowed):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing in the working dir either
 
 
-def test_figures_bad_experiment(tmp_path):
+def test_figures_of_an_experiment_without_results(tmp_path):
+    (tmp_path / "out" / "default" / "runs" / "baseline").mkdir(parents=True)
+    (tmp_path / "out" / "default" / "runs" / "baseline" / "seed=0.parquet").write_bytes(b"")
     done = cli("experiments.figures", ["nope"], tmp_path / "out", cwd=tmp_path)
-    assert done.returncode == 2
-    assert done.stderr.strip().startswith("config error: experiment = 'nope'")
-
-
-def test_figures_without_results(tmp_path):
-    done = cli("experiments.figures", ["smoke"], tmp_path / "out", cwd=tmp_path)
     assert done.returncode == 1
-    assert "no result files" in done.stderr and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert lines[0].startswith("error: experiment = 'nope': no result files")
+    assert "(experiments with results: default)" in lines[0]
+    assert "run python -m experiments.run -m experiment=nope first" in lines[0]
 
 
 def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
@@ -149,7 +149,8 @@ def test_smoke_multirun_then_figures(tmp_path):
         path = root / "smoke" / "figures" / f"scenario_bars.{suffix}"
         assert path.is_file() and path.stat().st_size > 1000
         assert str(path) in figures.stdout
-    summary = pd.read_csv(root / "smoke" / "summary.csv")
+    summary = pd.read_csv(root / "smoke" / "figures" / "scenario_bars.csv")
+    assert f"summary: {root / 'smoke' / 'figures' / 'scenario_bars.csv'}" in figures.stdout
     assert len(summary) == 8  # 4 scenarios x 2 metrics
     assert set(summary["n"]) == {2}
     assert list(summary["scenario"][:4]) == ["baseline", "coverage", "embedding", "openness"]

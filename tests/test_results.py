@@ -1,4 +1,4 @@
-"""Result files (atomic Parquet with provenance) and the statistics behind the figures."""
+"""Result files: atomic Parquet with provenance, read back as runs and a manifest."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
-from experiments.figures import run_metrics, scenario_bars, scenario_order, summarise, t_interval
 from experiments.results import (
+    ResultsError,
     atomic_path,
     config_hash,
     make_provenance,
+    read_experiment,
     read_provenance,
     read_runs,
     remove_stale_temps,
@@ -99,44 +99,28 @@ def test_run_path(monkeypatch, tmp_path):
     assert run_path("default", "coverage", 3) == tmp_path / "default/runs/coverage/seed=3.parquet"
 
 
-def test_t_interval_matches_scipy():
-    x = [0.1, 0.4, 0.35, 0.2, 0.3]
-    mean, low, high = t_interval(x)
-    ref = stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
-    assert mean == pytest.approx(np.mean(x))
-    assert (low, high) == pytest.approx(ref)
-    assert np.isnan(t_interval([1.0])[1])
+def test_read_experiment_gives_runs_and_manifest(tmp_path):
+    for scenario, seed in (("baseline", 0), ("openness", 1)):
+        cfg = Config.from_dict(
+            {"seed": seed, "policy": {"name": scenario}, "model": {"people": 2000}}
+        )
+        path = tmp_path / "exp" / "runs" / scenario / f"seed={seed}.parquet"
+        write_run(fake_run(scenario, seed), path, make_provenance(cfg.to_dict()))
+    runs, manifest = read_experiment("exp", root=tmp_path)
+    assert len(runs) == 120 and set(runs["scenario"]) == {"baseline", "openness"}
+    assert list(manifest["scenario"]) == ["baseline", "openness"]
+    assert list(manifest["seed"]) == [0, 1]
+    assert set(manifest["model.people"]) == {2000}
+    assert list(manifest["policy.name"]) == ["baseline", "openness"]
+    assert manifest["experiment.policies"].iloc[0] == ("baseline",)  # lists become tuples
+    assert manifest["file"].iloc[1].endswith("openness/seed=1.parquet")
+    with pytest.raises(FileNotFoundError, match="no result files"):
+        read_experiment("other", root=tmp_path)
 
 
-def test_run_metrics_final_year_and_peak():
-    runs = pd.concat([fake_run("baseline", s, steps=120) for s in range(3)])
-    runs.loc[runs["step"] <= 60, "cohesion"] = 0.0  # only the final 52 weeks count
-    metrics = run_metrics(runs)
-    assert metrics["cohesion"].tolist() == pytest.approx([0.5, 0.501, 0.502])
-    assert metrics["mobilization"].tolist() == pytest.approx([0.4, 0.41, 0.42])
-
-
-def test_summary_and_figure():
-    runs = pd.concat(
-        [
-            fake_run(s, seed, lift=lift)
-            for s, lift in (("openness", 0.1), ("baseline", 0.0))
-            for seed in range(4)
-        ]
-    )
-    fig, summary = scenario_bars(runs, Config())
-    assert len(fig.axes) == 2
-    assert list(summary["scenario"][:2]) == ["baseline", "openness"]  # the experiment's order
-    row = summary[(summary.scenario == "openness") & (summary.metric == "mobilization")].iloc[0]
-    assert row["n"] == 4
-    assert row["ci_low"] < row["mean"] < row["ci_high"]
-    assert row["cv_mean"] == pytest.approx(row["sd"] / 2 / row["mean"])
-    assert set(summarise(run_metrics(runs))["metric"]) == {"cohesion", "mobilization"}
-
-
-def test_scenario_order():
-    assert scenario_order(["x", "coverage", "baseline"], ["baseline", "coverage", "embedding"]) == [
-        "baseline",
-        "coverage",
-        "x",
-    ]
+def test_read_experiment_rejects_a_file_without_provenance(tmp_path):
+    path = tmp_path / "exp" / "runs" / "baseline" / "seed=0.parquet"
+    path.parent.mkdir(parents=True)
+    fake_run("baseline", 0).to_parquet(path)
+    with pytest.raises(ResultsError, match="seed=0.parquet: no provenance record"):
+        read_experiment("exp", root=tmp_path)
