@@ -130,7 +130,7 @@ def form_branches(
         count = np.zeros(n_units, np.int64)
         count[sel] = nb
         unit_branch[sel] = first[sel]
-        staff_ids = np.flatnonzero(in_unit & units_mask[np.maximum(unit, 0)] & (unit >= 0))
+        staff_ids = np.flatnonzero(in_unit & at_branch(units_mask, unit, False))
         rank, _ = _split_rank(unit[staff_ids], rng)
         u = unit[staff_ids]
         home[staff_ids] = first[u] + rank % count[u]
@@ -151,7 +151,7 @@ def form_branches(
         sel = sel[np.argsort(units.community[sel], kind="stable")]  # neighbours join up
         joint = np.arange(sel.size) // per_joint
         unit_branch[sel] = next_b + joint
-        staff_ids = np.flatnonzero(in_unit & small[np.maximum(unit, 0)] & (unit >= 0))
+        staff_ids = np.flatnonzero(in_unit & at_branch(small, unit, False))
         home[staff_ids] = unit_branch[unit[staff_ids]]
         first_unit = sel[np.r_[0, np.flatnonzero(np.diff(joint)) + 1]]
         add(JOINT, units.community[first_unit])

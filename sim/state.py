@@ -39,7 +39,8 @@ def at_branch(values: np.ndarray, branch: np.ndarray, default: float | int = 0) 
     """``values[branch]``, with ``default`` where ``branch`` is -1 (also when there is no branch).
 
     Padding the per-branch array with the default lets -1 index it, so code stays the same
-    for a world without any branch.
+    for a world without any branch. Works the same for any per-group array indexed by a group
+    id that may be -1 (e.g. per-unit arrays by ``people.unit``).
     """
     return np.append(values, np.asarray(default, dtype=values.dtype))[branch]
 

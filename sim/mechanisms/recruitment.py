@@ -147,7 +147,7 @@ def development_branch(state: State, pids: np.ndarray) -> np.ndarray:
     """The branch that develops each person: the unit's (if it has members), else community's."""
     people, units, b = state.people, state.units, state.branches
     unit = people.unit[pids]
-    ub = np.where(unit >= 0, units.branch[np.maximum(unit, 0)], -1)
+    ub = at_branch(units.branch, unit, -1)
     ok = ub >= 0
     ok[ok] = b.members[ub[ok]] > 0
     return np.where(ok, ub, state.hierarchy.community_branch[people.community[pids]]).astype(
