@@ -93,6 +93,7 @@ def test_figures_without_results(tmp_path):
     assert "no result files" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
     root = tmp_path / "out"
     args = ["policy=coverage", "seed=3", "model.people=300", "run.steps=20"]

@@ -12,6 +12,7 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import assert_mean_sign, paired_differences
 
 from sim.model import PartyBuildingModel
 from sim.params import ModelParams, PolicyParams
@@ -137,6 +138,7 @@ def test_support_hours_reach_the_branches():
     assert np.all(m.branch_support >= 0)
 
 
+@pytest.mark.slow
 def test_lower_fidelity_larger_sensing_error_paired_seeds():
     def err(fidelity: float, seed: int) -> float:
         m = PartyBuildingModel(
@@ -147,5 +149,4 @@ def test_lower_fidelity_larger_sensing_error_paired_seeds():
         m.run_for(104)
         return float(m.results()["sensing_error"].tail(52).mean())
 
-    diff = np.array([err(0.3, s) - err(1.0, s) for s in range(10)])
-    assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert_mean_sign(paired_differences(err, 0.3, 1.0, range(10)), +1, "sensing error")
