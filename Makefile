@@ -1,6 +1,7 @@
 # Grassroots party-building simulator: set-up, the main job, tests.
 #   make run    the default experiment (4 scenarios x 5 seeds) and its figure
-#   make test   lint and tests
+#   make test   lint and every test (what CI runs)
+#   make check  lint and the fast tests: no slow (multi-second model runs) or browser tests
 #   make app    the interactive explorer on http://127.0.0.1:8765 (this machine only)
 
 VENV   := .venv
@@ -8,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXPERIMENT ?= default
 
-.PHONY: venv install run test bench clean app
+.PHONY: venv install run test check lint bench clean app
 
 venv: $(PY)
 
@@ -42,10 +43,16 @@ run: $(STAMP)
 	$(PY) -m experiments.run -m experiment=$(EXPERIMENT)
 	$(PY) -m experiments.figures $(EXPERIMENT)
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+test: lint
 	$(PY) -m pytest -q -n 2
+
+# The inner loop: tests marked slow or browser (see pyproject.toml) run only in `make test`.
+check: lint
+	$(PY) -m pytest -q -n 2 -m "not slow and not browser"
 
 # The interactive explorer (Mesa SolaraViz page), served on 127.0.0.1 only. Its front-end
 # files come from the npm registry into solara's asset cache (no CDN needed); production mode,

@@ -25,7 +25,6 @@ import time
 from collections.abc import Sequence
 
 import hydra
-from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -38,7 +37,7 @@ from experiments.results import (
     run_path,
     write_run,
 )
-from sim.config import expand_sweep, load_config, load_configs, to_config
+from sim.config import expand_sweep, hydra_arguments, load_config, load_configs, to_config
 from sim.params import Config, ConfigError
 
 #: Exit status for a configuration error (as for a usage error).
@@ -58,7 +57,7 @@ def check_arguments(argv: Sequence[str]) -> list[Config]:
     Raises:
         ConfigError: If any job's config is invalid; the message names key, value and range.
     """
-    args, _ = get_args_parser().parse_known_args(list(argv))
+    args = hydra_arguments(argv)
     if any(getattr(args, flag, None) for flag in _INFO_FLAGS):
         return []
     if args.config_path or args.config_name or args.config_dir:
@@ -133,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    if not configs or get_args_parser().parse_known_args(argv)[0].cfg:
+    if not configs or hydra_arguments(argv).cfg:
         sys.argv = [sys.argv[0], *argv]  # --help, --cfg and the like: Hydra answers them
         task()
         return 0

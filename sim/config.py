@@ -4,13 +4,16 @@ This is the only module of ``sim`` that touches Hydra. It
 
 * registers in Hydra's ConfigStore a typed schema (``config_schema``) derived from the
   dataclasses in :mod:`sim.params`, so that Hydra itself rejects wrong types and unknown keys
-  in the YAML files and in command-line overrides;
+  in the YAML files and in command-line overrides (booleans are left as written and checked
+  strictly by :mod:`sim.params`, see :func:`mutable_schema`);
 * composes ``configs/config.yaml`` with Hydra's compose API (:func:`load_config`), from any
   working directory and as often as needed;
 * turns every Hydra or OmegaConf error into a :class:`~sim.params.ConfigError` whose one-line
   message names the key, the value and what is allowed;
 * expands the overrides of a multirun into the overrides of each job (:func:`expand_sweep`),
   so a command-line front end can check every job before anything is written.
+* holds the only two calls into Hydra's private API (:func:`hydra_arguments`,
+  :func:`split_sweep`), checked on the hydra-core versions in :data:`HYDRA_CHECKED`.
 
 Ranges and cross-field rules are checked by :meth:`sim.params.Config.from_dict`, the single
 source of truth for what a config may say.
@@ -18,18 +21,18 @@ source of truth for what a config may say.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import dataclasses
-import functools
+import importlib
 import re
-import types
-import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
+from hydra import __version__ as hydra_version
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
@@ -40,7 +43,7 @@ from hydra.errors import (
     MissingConfigException,
     OverrideParseException,
 )
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import (
     ConfigAttributeError,
     ConfigKeyError,
@@ -56,6 +59,7 @@ from sim.params import (
     PolicyParams,
     RunParams,
     _allowed,
+    field_types,
 )
 
 __all__ = [
@@ -64,8 +68,10 @@ __all__ = [
     "compose_config",
     "config_to_yaml",
     "expand_sweep",
+    "hydra_arguments",
     "load_config",
     "load_configs",
+    "split_sweep",
     "to_config",
 ]
 
@@ -87,20 +93,16 @@ SECTIONS: dict[str, type] = {
 # --------------------------------------------------------------------------- schemas
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """Split ``X | None`` into ``(X, True)``; any other annotation into ``(annotation, False)``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return annotation, False
-
-
 def mutable_schema(cls: type) -> type:
     """A mutable dataclass with the same fields, types and defaults as a frozen params class.
 
     OmegaConf makes frozen dataclasses read-only, which Hydra cannot merge YAML into, so the
     schema registered with Hydra is this twin. Nested params classes get twins of their own.
+
+    Boolean fields are typed ``Any`` in the twin: OmegaConf's boolean nodes would turn ``1``,
+    ``"yes"`` or ``"on"`` into True, whereas an untyped node keeps the value as written, so
+    that :class:`sim.params.Params` rejects anything but true or false (in YAML files and
+    overrides alike). Unknown keys are still rejected: the twin is closed.
 
     Args:
         cls: A dataclass from :mod:`sim.params`.
@@ -108,15 +110,16 @@ def mutable_schema(cls: type) -> type:
     Returns:
         A new, non-frozen dataclass named like ``cls``.
     """
-    hints = typing.get_type_hints(cls)
     specs = []
     for f in dataclasses.fields(cls):
-        annotation, nullable = _unwrap(hints[f.name])
-        if dataclasses.is_dataclass(annotation):
-            twin = mutable_schema(annotation)
+        annotation, base, nullable = field_types(cls)[f.name]
+        if dataclasses.is_dataclass(base):
+            twin = mutable_schema(base)
             specs.append((f.name, twin, dataclasses.field(default_factory=twin)))
             continue
-        if nullable:
+        if base is bool:
+            annotation = Any
+        elif nullable:
             annotation = Optional[annotation]  # noqa: UP045 (OmegaConf wants typing.Optional)
         if f.default_factory is not dataclasses.MISSING:
             default = dataclasses.field(default_factory=f.default_factory)
@@ -136,6 +139,58 @@ def register_schemas() -> None:
 
 
 register_schemas()
+
+
+# --------------------------------------------------------------------------- Hydra internals
+#
+# The only two uses of Hydra's private ``hydra._internal`` API, so that a Hydra upgrade that
+# moves them breaks here, with a clear message, and nowhere else. Both were checked, with
+# identical source, on hydra-core 1.3.2, 1.3.5 and 1.3.8; pyproject.toml pins the range
+# (HYDRA_CHECKED) and tests/test_config.py fails if the API moves within it.
+
+#: The hydra-core versions the two functions below were checked on (pinned in pyproject.toml).
+HYDRA_CHECKED = ">=1.3.2,<1.4"
+
+
+def _hydra_internal(module: str, name: str) -> Any:
+    """``name`` from ``hydra._internal.<module>``, or a RuntimeError saying what moved."""
+    try:
+        return getattr(importlib.import_module(f"hydra._internal.{module}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise RuntimeError(
+            f"hydra._internal.{module}.{name} not found in hydra-core {hydra_version}; "
+            f"sim/config.py was checked on hydra-core{HYDRA_CHECKED}: update its "
+            "'Hydra internals' section and the pin in pyproject.toml"
+        ) from exc
+
+
+def hydra_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    """The command line as ``@hydra.main`` reads it (its own flags, then the overrides).
+
+    Args:
+        argv: The arguments after the program name.
+
+    Returns:
+        The known arguments: ``overrides``, ``multirun``, ``cfg``, ``help``, ``hydra_help``,
+        ``config_path``, ``config_name``, ``config_dir`` and Hydra's other flags.
+    """
+    parser = _hydra_internal("utils", "get_args_parser")()
+    return parser.parse_known_args(list(argv))[0]
+
+
+def split_sweep(overrides: Sequence[Override]) -> list[list[str]]:
+    """The overrides of each job of a sweep, in the order Hydra's basic sweeper launches them.
+
+    Args:
+        overrides: Parsed overrides; a later one of the same key wins, sweeps expand into the
+            Cartesian product.
+
+    Returns:
+        One list of ``key=value`` overrides per job.
+    """
+    sweeper = _hydra_internal("core_plugins.basic_sweeper", "BasicSweeper")
+    batches = sweeper.split_arguments(list(overrides), None)
+    return [job for batch in batches for job in batch]
 
 
 # --------------------------------------------------------------------------- Hydra sessions
@@ -185,12 +240,6 @@ def _groups(config_dir: str | Path | None) -> list[str]:
 # --------------------------------------------------------------------------- errors
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Resolved annotations of a params class (cached: resolving them is slow)."""
-    return typing.get_type_hints(cls)
-
-
 def _field(key: str) -> tuple[type | None, dataclasses.Field | None]:
     """The params class holding a dotted key and the key's dataclass field (None if unknown)."""
     parts = key.split(".")
@@ -199,38 +248,26 @@ def _field(key: str) -> tuple[type | None, dataclasses.Field | None]:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         if part not in fields:
             return cls, None
-        inner, _ = _unwrap(_hints(cls)[part])
         if depth == len(parts) - 1:
             return cls, fields[part]
+        inner = field_types(cls)[part].base
         if not dataclasses.is_dataclass(inner):
             return None, None
         cls = inner
     return cls, None
 
 
-def _kind(key: str) -> tuple[type | None, str]:
-    """(base type, human name of the type) of a known key."""
-    cls, f = _field(key)
-    if cls is None or f is None:
-        return None, "value"
-    annotation, _ = _unwrap(_hints(cls)[f.name])
-    base = typing.get_origin(annotation) or annotation
-    names = {float: "number", int: "whole number", bool: "boolean", str: "string", list: "list"}
-    return base, names.get(base, getattr(base, "__name__", str(base)))
-
-
 def _allowed_for(key: str) -> str:
     """What a known key allows, in the words of :mod:`sim.params`."""
     cls, f = _field(key)
-    if f is None:
+    if cls is None or f is None:
         return "a known key"
-    base, kind = _kind(key)
-    if base is list:
+    ft = field_types(cls)[f.name]
+    if ft.base is list:
         return "a list, e.g. [a, b]"
-    if dataclasses.is_dataclass(base):
+    if dataclasses.is_dataclass(ft.base):
         return "a mapping of its keys"
-    text = _allowed(f, kind)
-    return f"{text} (true or false)" if base is bool else text
+    return _allowed(f, ft.kind)
 
 
 _NO_VALUE = object()
@@ -331,11 +368,7 @@ def _parse_value(raw: str) -> Any:
 
 
 def _check_override(override: Override, config_dir: str | Path | None) -> None:
-    """Reject, before Hydra sees it, an override that Hydra would accept or coerce silently.
-
-    OmegaConf turns ``7`` or ``"yes"`` into ``True`` for a boolean key; this check insists on
-    ``true`` or ``false``. It also names unknown group options and unknown keys precisely.
-    """
+    """Name unknown group options and unknown keys precisely, before Hydra sees the override."""
     if override.is_hydra_override() or override.is_delete():
         return
     key = override.key_or_group
@@ -353,57 +386,9 @@ def _check_override(override: Override, config_dir: str | Path | None) -> None:
                     f"{key} = {value!r}: unknown option; available options: {', '.join(options)}"
                 )
         return
-    cls, f = _field(key)
+    _, f = _field(key)
     if f is None:
         raise _unknown_key(key, values[0] if len(values) == 1 else override.get_value_string())
-    base, _ = _kind(key)
-    for value in values:
-        if base is bool and not isinstance(value, bool):
-            raise _bad_value(key, value)
-
-
-def _check_booleans(node: Any, prefix: str, source: Path) -> None:
-    """Reject a boolean key whose YAML value is not true or false (OmegaConf would coerce it)."""
-    if not isinstance(node, dict):
-        return
-    for name, value in node.items():
-        key = f"{prefix}.{name}" if prefix else str(name)
-        if isinstance(value, dict):
-            _check_booleans(value, key, source)
-            continue
-        if isinstance(value, str) and value.startswith("${"):
-            continue
-        base, _ = _kind(key)
-        if base is bool and not isinstance(value, bool):
-            raise ConfigError(f"{_bad_value(key, value)} (in {source})")
-
-
-def _check_files(choices: dict[str, Any], config_dir: str | Path | None) -> None:
-    """Check the booleans in the YAML files a composition used (see :func:`_check_booleans`).
-
-    Args:
-        choices: ``hydra.runtime.choices``: the option chosen in each group.
-        config_dir: The configs folder.
-    """
-    root = Path(config_dir or CONFIG_DIR).resolve()
-    todo = [("", CONFIG_NAME)] + [(g, choices[g]) for g in _groups(config_dir) if choices.get(g)]
-    seen: set[Path] = set()
-    while todo:
-        group, option = todo.pop()
-        path = root / group / f"{option}.yaml"
-        if path in seen or not path.is_file():
-            continue
-        seen.add(path)
-        data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-        if not isinstance(data, dict):
-            continue
-        for entry in data.pop("defaults", None) or []:
-            if isinstance(entry, str) and group and not entry.startswith("/"):
-                todo.append((group, entry))
-        data.pop("hydra", None)
-        head = path.read_text().splitlines()[:3]
-        is_global = not group or any("@package _global_" in line for line in head)
-        _check_booleans(data, "" if is_global else group, path.relative_to(root.parent))
 
 
 # --------------------------------------------------------------------------- public API
@@ -434,14 +419,13 @@ def compose_config(
         for override in parsed:
             _check_override(override, config_dir)
         with _hydra(config_dir):
-            cfg = compose(config_name=CONFIG_NAME, overrides=overrides, return_hydra_config=True)
-        _check_files(OmegaConf.to_container(cfg.hydra.runtime.choices), config_dir)
+            return compose(
+                config_name=CONFIG_NAME,
+                overrides=overrides,
+                return_hydra_config=return_hydra_config,
+            )
     except (HydraException, OmegaConfBaseException, ConfigError, yaml.YAMLError) as exc:
         raise _translate(exc, overrides, config_dir) from None
-    if not return_hydra_config:
-        with open_dict(cfg):
-            del cfg["hydra"]
-    return cfg
 
 
 def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
@@ -571,22 +555,16 @@ def expand_sweep(
     fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
     for override in parsed:
         if override.is_sweep_override():
-            try:
-                _check_override(override, config_dir)
-            except ConfigError:
-                raise
+            _check_override(override, config_dir)
             if override.is_hydra_override():
                 raise ConfigError(f"{override.input_line}: Hydra's own settings cannot be swept")
     base = compose_config(fixed, config_dir, return_hydra_config=True)
     try:
         params = base.hydra.sweeper.get("params") or {}
         swept = [f"{k}={v}" for k, v in params.items()]
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-        batches = BasicSweeper.split_arguments(parser.parse_overrides(swept + overrides), None)
+        return split_sweep(parser.parse_overrides(swept + overrides))
     except (HydraException, OmegaConfBaseException) as exc:
         raise _translate(exc, overrides, config_dir) from None
-    return [job for batch in batches for job in batch]
 
 
 def config_to_yaml(cfg: Config) -> str:

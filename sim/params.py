@@ -74,19 +74,45 @@ def _allowed(f: dataclasses.Field, kind: str) -> str:
     return f"a {kind} in {left}{lo_s}, {hi_s}{right}"
 
 
-def _base_type(tp: Any) -> tuple[type, bool]:
-    """(underlying type, whether None is allowed) of an annotation such as ``float | None``."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0], True
-    return (origin or tp), False
+#: Human names of the value types, for error messages and the ODD parameter table.
+_KINDS = {float: "number", int: "whole number", bool: "boolean", str: "string", list: "list"}
+
+
+class FieldType(typing.NamedTuple):
+    """The type of a params field, as validation, the Hydra schema and docs need it."""
+
+    #: The annotation without ``| None``, e.g. ``list[str]`` (the Hydra schema types with it).
+    annotation: Any
+    #: The plain class, e.g. ``list`` for ``list[str]`` (what values are checked against).
+    base: Any
+    #: Whether the annotation allows None (``X | None``).
+    nullable: bool
+
+    @property
+    def kind(self) -> str:
+        """Human name of the type, e.g. "whole number"."""
+        return _KINDS.get(self.base, getattr(self.base, "__name__", str(self.base)))
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Resolved annotations of a params class (cached: sweeps validate many configs)."""
-    return typing.get_type_hints(cls)
+def field_types(cls: type) -> dict[str, FieldType]:
+    """The :class:`FieldType` of each field of a params class.
+
+    The one place annotations are unwrapped; cached, because resolving annotations is slow and
+    sweeps validate many configs.
+    """
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        annotation = hints[f.name]
+        nullable = False
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            nullable = len(args) < len(typing.get_args(annotation))
+            if len(args) == 1:
+                annotation = args[0]
+        out[f.name] = FieldType(annotation, typing.get_origin(annotation) or annotation, nullable)
+    return out
 
 
 class Params:
@@ -95,18 +121,18 @@ class Params:
     section: typing.ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        hints = _hints(type(self))
+        types_ = field_types(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             key = f"{self.section}.{f.name}" if self.section else f.name
-            tp, nullable = _base_type(hints[f.name])
+            ft = types_[f.name]
             if value is None:
-                if nullable:
+                if ft.nullable:
                     continue
-                raise ConfigError(f"{key} = null: must be {_allowed(f, tp.__name__)}")
-            if dataclasses.is_dataclass(tp):
+                raise ConfigError(f"{key} = null: must be {_allowed(f, ft.kind)}")
+            if dataclasses.is_dataclass(ft.base):
                 continue
-            _check_value(key, value, tp, f)
+            _check_value(key, value, ft, f)
         self.check()
 
     def check(self) -> None:
@@ -129,10 +155,9 @@ class Params:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
-def _check_value(key: str, value: Any, tp: type, f: dataclasses.Field) -> None:
-    kind = {float: "number", int: "whole number", bool: "boolean", str: "string"}.get(
-        tp, tp.__name__
-    )
+def _check_value(key: str, value: Any, ft: FieldType, f: dataclasses.Field) -> None:
+    """Check a value's type (strictly: 1 or "yes" is not a boolean) and range."""
+    tp, kind = ft.base, ft.kind
     ok = True
     if tp is bool:
         ok = isinstance(value, bool)
@@ -143,7 +168,8 @@ def _check_value(key: str, value: Any, tp: type, f: dataclasses.Field) -> None:
     elif tp is str:
         ok = isinstance(value, str)
     if not ok:
-        raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)}")
+        also = " (true or false)" if tp is bool else ""
+        raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)}{also}")
     if tp in (int, float):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key} = {value!r}: must be {_allowed(f, kind)} (not NaN or inf)")
@@ -643,20 +669,17 @@ class Config(Params):
 def describe(cls: type) -> list[tuple[str, str, str, str]]:
     """(key, default, allowed, doc) of each parameter: the source of the ODD parameter table."""
     rows = []
-    hints = typing.get_type_hints(cls)
+    types_ = field_types(cls)
     for f in dataclasses.fields(cls):
-        tp, _ = _base_type(hints[f.name])
-        if dataclasses.is_dataclass(tp):
+        ft = types_[f.name]
+        if dataclasses.is_dataclass(ft.base):
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        kind = {float: "number", int: "whole number", bool: "boolean", str: "string"}.get(
-            tp, getattr(tp, "__name__", str(tp))
-        )
         rows.append(
             (
                 f"{cls.section}.{f.name}".strip("."),
                 repr(default),
-                _allowed(f, kind),
+                _allowed(f, ft.kind),
                 f.metadata.get("doc", ""),
             )
         )

@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import assert_mean_sign, paired_differences
 
 from sim.mechanisms.assessment import (
     allocate_capacity,
@@ -148,34 +149,32 @@ def final_year(policy: PolicyParams, seed: int, **model) -> dict[str, float]:
     return m.results().tail(52).mean().to_dict()
 
 
-def paired(metric: str, low: PolicyParams, high: PolicyParams, **model) -> np.ndarray:
-    """Per seed: metric under ``high`` minus metric under ``low``."""
-    return np.array(
-        [final_year(high, s, **model)[metric] - final_year(low, s, **model)[metric] for s in SEEDS]
-    )
+def paired(low: PolicyParams, high: PolicyParams) -> dict[str, np.ndarray]:
+    """Per seed and outcome: the final-year mean under ``high`` minus that under ``low``."""
+    return paired_differences(final_year, high, low, SEEDS)
 
 
-def assert_sign(diff: np.ndarray, sign: int) -> None:
-    se = diff.std(ddof=1) / np.sqrt(diff.size)
-    assert sign * diff.mean() > 3 * se, (diff.mean(), se)
-
-
+@pytest.mark.slow
 def test_more_escalation_more_burden_lower_cohesion():
-    low, high = PolicyParams(escalation=0.0), PolicyParams(escalation=0.5)
-    assert_sign(paired("burden", low, high), +1)
-    assert_sign(paired("cohesion", low, high), -1)
+    diff = paired(PolicyParams(escalation=0.0), PolicyParams(escalation=0.5))
+    assert_mean_sign(diff["burden"], +1, "burden")
+    assert_mean_sign(diff["cohesion"], -1, "cohesion")
 
 
+@pytest.mark.slow
 def test_deeper_hierarchy_more_burden_under_escalation():
     policy = PolicyParams(escalation=0.3)
-    shallow = np.array([final_year(policy, s, levels=2)["burden"] for s in SEEDS])
-    deep = np.array([final_year(policy, s, levels=5)["burden"] for s in SEEDS])
-    assert_sign(deep - shallow, +1)
+    deep_minus_shallow = paired_differences(
+        lambda levels, seed: final_year(policy, seed, levels=levels)["burden"], 5, 2, SEEDS
+    )
+    assert_mean_sign(deep_minus_shallow, +1, "burden")
 
 
+@pytest.mark.slow
 def test_unified_table_less_burden():
-    assert_sign(paired("burden", PolicyParams(), PolicyParams(unified_table=True)), -1)
+    assert_mean_sign(paired(PolicyParams(), PolicyParams(unified_table=True))["burden"], -1)
 
 
+@pytest.mark.slow
 def test_simplify_downward_less_burden():
-    assert_sign(paired("burden", PolicyParams(), PolicyParams(simplify_downward=True)), -1)
+    assert_mean_sign(paired(PolicyParams(), PolicyParams(simplify_downward=True))["burden"], -1)

@@ -93,6 +93,7 @@ def test_figures_of_an_experiment_without_results(tmp_path):
     assert "run python -m experiments.run -m experiment=nope first" in lines[0]
 
 
+@pytest.mark.slow
 def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
     root = tmp_path / "out"
     args = ["policy=coverage", "seed=3", "model.people=300", "run.steps=20"]

@@ -16,9 +16,9 @@ differences in the direction the mechanism implies:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_mean_sign, paired_differences
 
 import sim
 from sim.params import ModelParams, PolicyParams
@@ -51,22 +51,15 @@ def headline(frame: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def paired(lever: str, high: float, low: float, **fixed) -> pd.DataFrame:
-    """Per seed: outcome(high) - outcome(low)."""
-    rows = []
-    for seed in SEEDS:
-        hi = headline(run(seed, **{lever: high}, **fixed))
-        lo = headline(run(seed, **{lever: low}, **fixed))
-        rows.append({k: hi[k] - lo[k] for k in hi})
-    return pd.DataFrame(rows)
+def paired(lever: str, high: float, low: float, **fixed) -> dict:
+    """Per seed: outcome(high) - outcome(low), for each headline outcome."""
+    return paired_differences(
+        lambda level, seed: headline(run(seed, **{lever: level}, **fixed)), high, low, SEEDS
+    )
 
 
-def assert_direction(diff: pd.DataFrame, outcome: str, sign: int) -> None:
-    d = diff[outcome].to_numpy()
-    mean = d.mean()
-    se = d.std(ddof=1) / np.sqrt(d.size)
-    assert sign * mean > 0, f"{outcome}: mean paired difference {mean:+.4g} has the wrong sign"
-    assert sign * mean > 3 * se, f"{outcome}: mean {mean:+.4g} is within 3 SE ({se:.3g})"
+def assert_direction(diff: dict, outcome: str, sign: int) -> None:
+    assert_mean_sign(diff[outcome], sign, outcome)
 
 
 def test_run_window_contains_the_call():

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_mean_sign, paired_differences
 
 from sim import ModelParams, PartyBuildingModel, PolicyParams, load_config
 from sim.mechanisms.social_orgs import relay_weights
 
 SUB_LEVERS = ("new_strata_outreach", "social_org_partnership", "open_activities", "care_service")
-
-
-def assert_positive(diffs: list[float]) -> None:
-    d = np.asarray(diffs)
-    se = d.std(ddof=1) / np.sqrt(d.size)
-    assert d.mean() > 3 * se, f"mean difference {d.mean():.4f} not above 3 SE ({se:.4f})"
 
 
 @pytest.mark.parametrize("name", SUB_LEVERS)
@@ -49,6 +44,7 @@ def test_partnership_lever_sets_partnered_organisations():
     assert hosts.tolist() == [True, False, False] and relay.tolist() == [1.0, 0.5, 0.0]
 
 
+@pytest.mark.slow
 def test_members_of_partnered_organisations_mobilize_more():
     diffs = []
     for seed in range(8):
@@ -62,9 +58,10 @@ def test_members_of_partnered_organisations_mobilize_more():
         partnered = (orgs @ m.state.orgs.partnered.astype(np.float32)) > 0
         unpartnered = ((orgs @ (~m.state.orgs.partnered).astype(np.float32)) > 0) & ~partnered
         diffs.append(m.people.active[partnered].mean() - m.people.active[unpartnered].mean())
-    assert_positive(diffs)
+    assert_mean_sign(diffs)
 
 
+@pytest.mark.slow
 def test_partnered_organisations_relay_service():
     """With every organisation partnered, its members are reached more than with none."""
     diffs = []
@@ -80,34 +77,27 @@ def test_partnered_organisations_relay_service():
             in_org = (np.asarray(m.state.orgs.members.sum(axis=1)).ravel() > 0) & ~m.people.member
             reached.append(m.people.reached[in_org].mean())
         diffs.append(reached[1] - reached[0])
-    assert_positive(diffs)
+    assert_mean_sign(diffs)
 
 
+def last_quarter(policy: dict, seed: int) -> dict[str, float]:
+    """Mean outcomes over the last 13 of 52 weeks without a crisis call."""
+    m = PartyBuildingModel(
+        ModelParams(people=3000, crisis_start=-1), PolicyParams(**policy), rng=seed
+    )
+    m.run_for(52)
+    return m.results().tail(13).mean().to_dict()
+
+
+@pytest.mark.slow
 def test_care_service_answers_private_needs():
-    diffs = []
-    for seed in range(6):
-        unmet = []
-        for care in (0.0, 1.0):
-            m = PartyBuildingModel(
-                ModelParams(people=3000, crisis_start=-1), PolicyParams(care_service=care), rng=seed
-            )
-            m.run_for(52)
-            unmet.append(m.results()["unmet_needs"].tail(13).mean())
-        diffs.append(unmet[0] - unmet[1])
-    assert_positive(diffs)
+    diffs = paired_differences(last_quarter, {"care_service": 1.0}, {"care_service": 0.0}, range(6))
+    assert_mean_sign(diffs["unmet_needs"], -1, "unmet needs")
 
 
+@pytest.mark.slow
 def test_open_activities_pull_masses_toward_members():
-    diffs = []
-    for seed in range(6):
-        ident = []
-        for open_ in (0.0, 1.0):
-            m = PartyBuildingModel(
-                ModelParams(people=3000, crisis_start=-1),
-                PolicyParams(open_activities=open_),
-                rng=seed,
-            )
-            m.run_for(52)
-            ident.append(m.results()["identification"].tail(13).mean())
-        diffs.append(ident[1] - ident[0])
-    assert_positive(diffs)
+    diffs = paired_differences(
+        last_quarter, {"open_activities": 1.0}, {"open_activities": 0.0}, range(6)
+    )
+    assert_mean_sign(diffs["identification"], +1, "identification")

@@ -13,6 +13,7 @@ from collections import deque
 
 import numpy as np
 import pytest
+from conftest import assert_mean_sign, paired_differences
 
 from sim.mechanisms.sensing import (
     allocate_support,
@@ -145,6 +146,7 @@ def test_support_hours_reach_the_branches():
     assert np.all(m.branches.support >= 0)
 
 
+@pytest.mark.slow
 def test_lower_fidelity_larger_sensing_error_paired_seeds():
     def err(fidelity: float, seed: int) -> float:
         m = PartyBuildingModel(
@@ -155,5 +157,4 @@ def test_lower_fidelity_larger_sensing_error_paired_seeds():
         m.run_for(104)
         return float(m.results()["sensing_error"].tail(52).mean())
 
-    diff = np.array([err(0.3, s) - err(1.0, s) for s in range(10)])
-    assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(diff.size)
+    assert_mean_sign(paired_differences(err, 0.3, 1.0, range(10)), +1, "sensing error")
