@@ -12,17 +12,20 @@ Reset composes the settings with :func:`sim.load_config` and shows a rejected va
 message instead, keeping the current run. Steps redraw through Mesa's ``update_counter`` as in
 SolaraViz, so Mesa's own components can be added to the main area.
 
-Each session has one painter per figure (made on first use, reused across resets), so memory
-does not grow with the number of resets. :func:`LiveModel` is the whole live-model view (its
-sidebar and main area); another page, such as a view of a sweep's results, is a second
-component of the same kind, reached by turning :func:`Page` into tabs or solara routes.
+Each session holds one run and one painter per figure (made on first use, reused across
+resets), so the page itself keeps nothing of the runs a Reset replaced. :func:`LiveModel` is
+the whole live-model view (its sidebar and main area); another page, such as a view of a
+sweep's results, is a second component of the same kind, reached by turning :func:`Page` into
+tabs or solara routes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import threading
 import time
+import typing
 from typing import Any
 
 import solara
@@ -37,6 +40,10 @@ from app.plots import OutcomePainter
 from sim.params import ConfigError, PolicyParams
 
 TITLE = "Grassroots party building: explorer"
+#: The session's live run (None until the first is built). Components take this container, not
+#: the run: reacton keeps the arguments a component instance was first made with, which would
+#: pin the first run in memory for the whole session.
+Run = solara.Reactive[LiveRun | None]
 #: Seconds between weeks while playing.
 PLAY_INTERVAL = 0.1
 
@@ -96,32 +103,35 @@ def lever_rows(policy: PolicyParams) -> list[tuple[str, str, str]]:
 
 
 @solara.component
-def NetworkView(run: LiveRun):
+def NetworkView(run: Run):
     """The network sample, redrawn when the model steps or is rebuilt."""
     update_counter.get()
+    live = run.value
     painter = solara.use_memo(NetworkPainter, [])
     png = solara.use_memo(
-        lambda: painter.render(run.model, run.sample), dependencies=[run, run.model.steps]
+        lambda: painter.render(live.model, live.sample), dependencies=[live, live.model.steps]
     )
     solara.Image(png, width="100%", classes=["network-view"])
     solara.HTML(tag="div", unsafe_innerHTML=legend_html())
 
 
 @solara.component
-def OutcomePlots(run: LiveRun):
+def OutcomePlots(run: Run):
     """Cohesion, identification, burden, floating gap and mobilization over the weeks."""
     update_counter.get()
+    live = run.value
     painter = solara.use_memo(OutcomePainter, [])
-    png = solara.use_memo(lambda: painter.render(run.model), dependencies=[run, run.model.steps])
+    png = solara.use_memo(lambda: painter.render(live.model), dependencies=[live, live.model.steps])
     solara.Image(png, width="100%", classes=["outcome-plots"])
 
 
 @solara.component
-def OutcomeTable(run: LiveRun):
+def OutcomeTable(run: Run):
     """Current outcomes and the levers of the running model, as text."""
     update_counter.get()
-    outcomes = [(k.replace("_", " "), _fmt(float(v))) for k, v in run.model.outcomes().items()]
-    levers = lever_rows(model_view.policy_of(run.model))
+    model = run.value.model
+    outcomes = [(k.replace("_", " "), _fmt(float(v))) for k, v in model.outcomes().items()]
+    levers = lever_rows(model_view.policy_of(model))
     with solara.Columns([1, 2]):
         solara.HTML(
             tag="div",
@@ -136,10 +146,10 @@ def OutcomeTable(run: LiveRun):
 
 
 @solara.component
-def MainArea(run: LiveRun):
+def MainArea(run: Run):
     """Status line and config of the run, network sample and outcome plots, then the tables."""
     update_counter.get()
-    model = run.model
+    model = run.value.model
     with solara.Column(style={"padding": "0 12px"}):
         solara.HTML(
             tag="div",
@@ -148,7 +158,7 @@ def MainArea(run: LiveRun):
                 f"{model_view.population(model):,} people · seed {model.seed}. Settings apply "
                 "when the model is rebuilt: set them in the sidebar, press <b>Reset</b>, then "
                 "<b>Step</b> or ▶.<br>This run's config: "
-                f'<code class="explorer-config">{html.escape(" ".join(run.overrides))}</code>'
+                f'<code class="explorer-config">{html.escape(" ".join(run.value.overrides))}</code>'
             ),
             style={"font-size": "15px", "padding": "8px 0 0 0"},
         )
@@ -162,24 +172,35 @@ def MainArea(run: LiveRun):
 
 
 @solara.component
-def RunControls(run: solara.Reactive[LiveRun], settings: solara.Reactive[Settings]):
+def RunControls(run: Run, settings: solara.Reactive[Settings]):
     """Reset (build a run from the settings), play/pause and Step; a rejected setting's error."""
     playing = solara.use_reactive(False)
     error = solara.use_reactive("")
+    ready = run.value is not None
+    # one week at a time: a pause or Reset waits for the week under way, so none follows it
+    stepping = solara.use_memo(threading.Lock, [])
 
     def step() -> None:
-        run.value.model.step()
-        force_update()
+        with stepping:
+            run.value.model.step()
+            force_update()
 
     def play() -> None:
-        while playing.value:
+        while True:
             time.sleep(PLAY_INTERVAL)
+            if not playing.value:
+                return
             step()
+
+    def pause_or_play() -> None:
+        with stepping:
+            playing.set(not playing.value)
 
     solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
 
     def reset() -> None:
-        playing.set(False)
+        with stepping:
+            playing.set(False)
         try:
             fresh = LiveRun.build(settings.value.overrides())
         except ConfigError as exc:
@@ -193,9 +214,12 @@ def RunControls(run: solara.Reactive[LiveRun], settings: solara.Reactive[Setting
         solara.Button(
             label="❚❚" if playing.value else "▶",
             color="primary",
-            on_click=lambda: playing.set(not playing.value),
+            on_click=pause_or_play,
+            disabled=not ready,
         )
-        solara.Button(label="Step", color="primary", on_click=step, disabled=playing.value)
+        solara.Button(
+            label="Step", color="primary", on_click=step, disabled=playing.value or not ready
+        )
     if error.value:
         solara.Error(f"Not applied: {error.value}", classes=["config-error"])
     try:
@@ -215,13 +239,18 @@ def LiveModel():
     """The live-model view: its settings and run buttons in the sidebar, the run in the main
     area. The first run uses the settings' starting values."""
     settings = solara.use_reactive(Settings())
-    first = solara.use_memo(lambda: LiveRun.build(Settings().overrides()), [])
-    run = solara.use_reactive(first)
+    # No run until mounted: a reactive keeps its initial value for good, so the first run is
+    # set afterwards, and a Reset releases the run it replaces.
+    run: Run = solara.use_reactive(typing.cast(LiveRun | None, None))
+    solara.use_effect(lambda: run.set(LiveRun.build(settings.value.overrides())), [])
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run", margin=0):
             RunControls(run, settings)
         SettingsPanel(settings)
-    MainArea(run.value)
+    if run.value is None:
+        solara.Text("Building the model ...")
+    else:
+        MainArea(run)
 
 
 @solara.component
