@@ -128,8 +128,9 @@ class PartyBuildingModel(mesa.Model):
         self.branch_agents: list[Branch] = []
         self._add_branch_agents()
         self.org_agents = [SocialOrg(self, i, bool(p)) for i, p in enumerate(s.orgs.partnered)]
-        self.person_agents = np.empty(s.people.n, dtype=object)
-        self.person_agents[:] = [
+        # a list, not a numpy object array: the garbage collector must see these references,
+        # or a model (agents -> model -> agents) would never be freed
+        self.person_agents: list[Member | Mass] = [
             Member(self, pid) if m else Mass(self, pid) for pid, m in enumerate(s.people.member)
         ]
 

@@ -54,11 +54,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``solara run app.py`` on a free local port; yields its URL, kills it afterwards."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    import app
-
-    app.install_assets(quiet=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "install_assets.py"), "--quiet"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "solara.log"
     env = {
@@ -175,6 +175,10 @@ def test_move_a_lever_step_play_and_see_the_plots_change(server, browser_page, t
         timeout=60_000
     )
     page.get_by_role("button", name="❚❚").click()
+    page.get_by_role("button", name="▶").wait_for(timeout=30_000)
+    paused = week(page)
+    time.sleep(0.5)
+    assert week(page) == paused, "the run went on after pause"
     assert page.errors == []  # type: ignore[attr-defined]
 
     shot = tmp_path / "explorer.png"
@@ -182,3 +186,52 @@ def test_move_a_lever_step_play_and_see_the_plots_change(server, browser_page, t
     out = REPO / "outputs"
     out.mkdir(exist_ok=True)
     shutil.copyfile(shot, out / "app_screenshot.png")
+
+
+def test_choose_a_package_adjust_a_lever_and_see_a_bad_value_rejected(server, browser_page):
+    page = browser_page
+    page.goto(server, timeout=120_000)
+    page.locator(".explorer-status").wait_for(timeout=120_000)
+    lever_row = page.locator(".lever-table tr")
+
+    # choose the fusion package: its levers start at its values
+    page.locator(".v-select").filter(
+        has=page.locator("label", has_text=re.compile(r"^\s*policy package\s*$"))
+    ).click()
+    page.get_by_role("option", name="fusion", exact=True).click()
+    effort = (
+        page.locator(".v-slider")
+        .filter(has=page.locator("label", has_text=re.compile(r"^\s*integration effort\s*$")))
+        .get_by_role("slider")
+    )
+    page.wait_for_function(
+        "el => el.getAttribute('aria-valuenow') === '0.3'", arg=effort.element_handle()
+    )
+    # then adjust one lever on top of the package, and rebuild
+    effort.focus()
+    for _ in range(10):
+        effort.press("ArrowRight")
+    page.locator(".next-config", has_text="policy.integration_effort=0.4").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Reset").click()
+    lever_row.filter(has_text="integration effort").filter(has_text="0.400").wait_for(
+        timeout=60_000
+    )
+    assert "integrated" in lever_row.filter(has_text="fusion mode").inner_text()
+    assert "fusion" in lever_row.filter(has_text="package").first.inner_text()
+    config = page.locator(".explorer-config").inner_text()
+    assert config.startswith("policy=fusion") and "policy.integration_effort=0.4" in config
+
+    # a bad value: its one-line error on the page, and the run is kept
+    page.get_by_role("button", name="Step").click()
+    page.locator(".explorer-status", has_text="Week 1").wait_for(timeout=30_000)
+    extra = page.get_by_label("Hydra overrides, e.g. model.need_rate=0.05")
+    extra.fill("model.people=10")
+    extra.press("Enter")
+    page.locator(".next-config", has_text="model.people=10").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Reset").click()
+    error = page.locator(".config-error")
+    error.wait_for(timeout=30_000)
+    assert "model.people = 10: must be a whole number in [50, 5,000,000]" in error.inner_text()
+    assert "Traceback" not in page.locator("body").inner_text()
+    assert week(page) == 1
+    assert page.errors == []  # type: ignore[attr-defined]
