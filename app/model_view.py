@@ -59,8 +59,7 @@ def sectors(model: PartyBuildingModel) -> np.ndarray:
 def sample_layers(model: PartyBuildingModel, people: np.ndarray) -> dict[str, sp.csr_array]:
     """Each tie layer (work, residence, online) restricted to ``people``, in their order."""
     return {
-        name: sp.csr_array(layer[people][:, people])
-        for name, layer in model.network.layers.items()
+        name: sp.csr_array(layer[people][:, people]) for name, layer in model.network.layers.items()
     }
 
 
