@@ -50,20 +50,14 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest -q -n 2
 
-<<<<<<< HEAD
 # The inner loop: tests marked slow or browser (see pyproject.toml) run only in `make test`.
 check: lint
 	$(PY) -m pytest -q -n 2 -m "not slow and not browser"
 
-# The interactive explorer (Mesa SolaraViz page), served on 127.0.0.1 only. Its front-end
-# files come from the npm registry into solara's asset cache (no CDN needed); production mode,
-# because solara's hot reload would re-import numpy from the .venv inside the app's folder.
-=======
 # The interactive explorer (a Solara page over the Mesa model; code in app/, entry point app.py),
 # served on 127.0.0.1 only. Its front-end files come from the npm registry into solara's asset
 # cache (scripts/install_assets.py; no CDN needed); production mode, because solara's hot
 # reload would re-import numpy from the .venv inside the app's folder.
->>>>>>> arch-app
 app: $(STAMP)
 	$(PY) scripts/install_assets.py
 	$(VENV)/bin/solara run app.py --host 127.0.0.1 --port 8765 --no-open --production
