@@ -65,7 +65,8 @@ def sample_layers(model: PartyBuildingModel, people: np.ndarray) -> dict[str, sp
 
 def person_values(model: PartyBuildingModel, people: np.ndarray) -> np.ndarray:
     """Identification of masses and commitment of members, in [0, 1]."""
-    return model.people.x[people]
+    p = model.people
+    return np.where(p.member[people], p.commitment[people], p.identification[people])
 
 
 def is_member(model: PartyBuildingModel, people: np.ndarray) -> np.ndarray:

@@ -7,14 +7,22 @@ agent's ``index``. :class:`Member` and :class:`Mass` are thin views over the per
 (``pid`` indexes them): reading ``member.commitment`` reads the array, so a person costs no
 Python work per step. A recruit changes class from ``Mass`` to ``Member``: the model swaps the
 agent when recruitment reports the admission.
+
+A million people are a million Mesa agents: :func:`person_agents` creates them in bulk, as the
+ordinary constructor would, at a fraction of its cost (the one place that relies on Mesa's
+internals; ``tests/test_agents.py`` fails if Mesa's registration changes).
 """
 
 from __future__ import annotations
 
+import gc
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.agentset import _HardKeyAgentSet
+from mesa.model import ModelSignals
 
 from sim.state import BRANCH_KINDS, SECTORS
 
@@ -23,7 +31,12 @@ if TYPE_CHECKING:
 
 
 class Committee(mesa.Agent):
-    """A party committee at one level of the hierarchy (level 0 is the top)."""
+    """A party committee at one level of the hierarchy (level 0 is the top).
+
+    Its behaviour acts through the mechanisms, vectorised over all committees: it adds its own
+    margin to the assessment it passes down (:attr:`margin`, §5.2) and keeps beliefs about its
+    branches from which support is allocated (§5.3).
+    """
 
     def __init__(self, model: PartyBuildingModel, index: int, level: int):
         super().__init__(model)
@@ -31,6 +44,11 @@ class Committee(mesa.Agent):
         self.level = level
         self.parent: Committee | None = None
         self.departments: list[WorkDepartment] = []
+
+    @property
+    def margin(self) -> float:
+        """The escalation margin this committee adds (层层加码)."""
+        return float(self.model.state.hierarchy.margin[self.index])
 
     @property
     def branches(self) -> list[Branch]:
@@ -97,11 +115,21 @@ class SocialOrg(mesa.Agent):
 
 
 class Person(mesa.Agent):
-    """Shared view over the per-person arrays."""
+    """Shared view over the per-person arrays; ``index`` (also ``pid``) is the person id."""
+
+    # A million people: slots for the attributes every person agent has (Mesa's and the index)
+    # halve the time and memory it takes to create them. Other attributes still go to the
+    # instance dict Mesa's Agent class provides.
+    __slots__ = ("model", "unique_id", "pos", "index")
 
     def __init__(self, model: PartyBuildingModel, pid: int):
         super().__init__(model)
-        self.pid = pid
+        self.index = pid
+
+    @property
+    def pid(self) -> int:
+        """The person id (the row of the per-person arrays)."""
+        return self.index
 
     @property
     def sector(self) -> str:
@@ -113,8 +141,12 @@ class Person(mesa.Agent):
 
     @property
     def identification(self) -> float:
-        """For a mass: trust in the party; for a member: commitment."""
-        return float(self.model.state.people.x[self.pid])
+        """Trust in and identification with the party."""
+        return float(self.model.state.people.identification[self.pid])
+
+    @property
+    def age(self) -> int:
+        return int(self.model.state.people.age[self.pid])
 
     @property
     def active(self) -> bool:
@@ -130,7 +162,8 @@ class Member(Person):
 
     @property
     def commitment(self) -> float:
-        return float(self.model.state.people.x[self.pid])
+        """Willingness to do party work."""
+        return float(self.model.state.people.commitment[self.pid])
 
     @property
     def home_branch(self) -> Branch | None:
@@ -147,8 +180,98 @@ class Member(Person):
 
     @property
     def engaged(self) -> bool:
-        return bool(self.model.state.people.x[self.pid] > self.model.params.engaged_level)
+        return bool(self.model.state.people.commitment[self.pid] > self.model.params.engaged_level)
 
 
 class Mass(Person):
     """A non-member (a view over the state's arrays)."""
+
+
+def person_agents(model: PartyBuildingModel, member: np.ndarray) -> list[Person]:
+    """A ``Member`` or ``Mass`` agent for every person (indexed by person id), in bulk."""
+    member = np.asarray(member, bool)
+    return agents_in_bulk(model, ((Member, member), (Mass, ~member)), range(member.size))
+
+
+def branch_agents(model: PartyBuildingModel, first: int, stop: int) -> list[Branch]:
+    """``Branch`` agents for the branch rows ``first`` to ``stop - 1``, in bulk."""
+    return agents_in_bulk(model, ((Branch, np.ones(stop - first, bool)),), range(first, stop))
+
+
+def agents_in_bulk(
+    model: PartyBuildingModel,
+    classes: tuple[tuple[type[mesa.Agent], np.ndarray], ...],
+    indices: range,
+) -> list[mesa.Agent]:
+    """One agent per item, of the class whose mask selects the item, registered in bulk.
+
+    For view classes whose ``__init__(model, index)`` only calls ``super().__init__(model)`` and
+    sets ``self.index = index`` (``Member``, ``Mass``, ``Branch``), the result is what
+    ``cls(model, index)`` item after item gives: same attributes, unique ids in item order,
+    same order in ``model.agents`` and ``model.agents_by_type``. It costs a tenth as much:
+    Mesa's ``Agent.__init__`` and ``Model.register_agent`` spend several microseconds per agent
+    on a signal, a formatted debug message and two set insertions, which made up most of a
+    world build at a million people.
+
+    This mirrors Mesa 3.5's ``Agent.__init__`` and ``Model.register_agent`` (``mesa/agent.py``,
+    ``mesa/model.py``) and writes Mesa's private registries (``_all_agents``,
+    ``_agents_by_type``, ``agent_id_counter``); it is the only code that does.
+    ``tests/test_agents.py`` compares it with the ordinary constructor and pins the source of
+    the Mesa functions it mirrors, so a Mesa upgrade that changes them fails loudly. When
+    anything observes agent registration (a signal subscriber, a batch of signals, a dataset
+    tracking the class) it falls back to the ordinary constructor.
+
+    Args:
+        model: the model the agents belong to.
+        classes: (agent class, bool mask over the items) pairs; the masks partition the items.
+        indices: the index (row in the state's arrays) of each item.
+
+    Returns:
+        The agents, one per item, in a list: a numpy object array would hide its references
+        from the garbage collector, and with them the cycle agents -> model -> agents, so no
+        model holding one could ever be freed.
+    """
+    # the class of the first item registers first, as it would one by one
+    present = sorted((int(np.argmax(m)), cls, m) for cls, m in classes if m.any())
+    observed = (
+        model._has_subscribers("agents", ModelSignals.AGENT_ADDED)
+        or model._batch_context is not None
+        or any(cls._datasets for _, cls, _ in present)
+    )
+    if observed:
+        kind = np.empty(len(indices), dtype=object)
+        for _, cls, mask in present:
+            kind[mask] = cls
+        return [cls(model, index) for cls, index in zip(kind.tolist(), indices, strict=True)]
+    first_id = model.agent_id_counter
+    in_order = np.empty(len(indices), dtype=object)  # temporary: see Returns
+    of_class = {}
+    # a million long-lived objects would trigger many pointless cycle collections
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _, cls, mask in present:
+            items = np.flatnonzero(mask)
+            agents = list(map(object.__new__, repeat(cls, items.size)))
+            ids = (first_id + items).tolist()
+            rows = (indices.start + items).tolist()
+            for agent, unique_id, index in zip(agents, ids, rows, strict=True):
+                # the attributes Agent.__init__ and the class's __init__ set, in their order
+                agent.model = model
+                agent.unique_id = unique_id
+                agent.pos = None
+                agent.index = index
+            in_order[mask] = np.fromiter(agents, dtype=object, count=len(agents))
+            of_class[cls] = agents
+        everyone = in_order.tolist()
+        model._all_agents._agents.update(dict.fromkeys(everyone))
+        model.agent_id_counter = first_id + len(indices)
+        for cls, agents in of_class.items():
+            if cls in model._agents_by_type:
+                model._agents_by_type[cls]._agents.update(dict.fromkeys(agents))
+            else:
+                model._agents_by_type[cls] = _HardKeyAgentSet(agents, random=model.random)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return everyone

@@ -28,12 +28,21 @@ import numpy as np
 import pandas as pd
 
 from sim import operators
-from sim.agents import Branch, Committee, Mass, Member, SocialOrg, WorkDepartment
+from sim.agents import (
+    Committee,
+    Mass,
+    Member,
+    SocialOrg,
+    WorkDepartment,
+    branch_agents,
+    person_agents,
+)
 from sim.mechanisms import (
     assessment,
     commitment,
     enculturation,
     fusion,
+    membership,
     mobilization,
     recruitment,
     sensing,
@@ -125,19 +134,16 @@ class PartyBuildingModel(mesa.Model):
             committee = self.committee_agents[c]
             kind = DEPARTMENT_KINDS[k % len(DEPARTMENT_KINDS)]
             committee.departments.append(WorkDepartment(self, i, committee, kind))
-        self.branch_agents: list[Branch] = []
+        self.branch_agents: list[mesa.Agent] = []
         self._add_branch_agents()
         self.org_agents = [SocialOrg(self, i, bool(p)) for i, p in enumerate(s.orgs.partnered)]
-        # a list, not a numpy object array: the garbage collector must see these references,
-        # or a model (agents -> model -> agents) would never be freed
-        self.person_agents: list[Member | Mass] = [
-            Member(self, pid) if m else Mass(self, pid) for pid, m in enumerate(s.people.member)
-        ]
+        self.person_agents = person_agents(self, s.people.member)
 
     def _add_branch_agents(self) -> None:
         """A Mesa ``Branch`` agent for every branch row that has none yet."""
-        first = len(self.branch_agents)
-        self.branch_agents.extend(Branch(self, i) for i in range(first, self.state.branches.n))
+        self.branch_agents.extend(
+            branch_agents(self, len(self.branch_agents), self.state.branches.n)
+        )
 
     # ------------------------------------------------------------------ schedule
     def step(self) -> None:
@@ -149,16 +155,17 @@ class PartyBuildingModel(mesa.Model):
         self.week += 1
         s, p, pol, rng, week = self.state, self.params, self.policy, self.rng, self.week
         self._apply("social_change", social_change.step(s, p, pol, rng, week))  # §5.1
+        ops = self.ops  # as social change left them (rebuilt when ties changed)
         self._apply("assessment", assessment.step(s, p, pol))  # §5.2
-        self._apply("sensing", sensing.step(s, p, pol, rng, self.ops.reach))  # §5.3
-        self._apply("service", service.step(s, p, pol, rng, self.ops.reach, self.ops.bridge))
-        self._apply("enculturation", enculturation.step(s, p, pol, self.ops.influence))  # §5.5
-        self._apply("commitment", commitment.step(s, p, pol, rng, self.ops.reach.ids))  # §5.6
+        self._apply("sensing", sensing.step(s, p, pol, rng, ops.reach))  # §5.3
+        self._apply("service", service.step(s, p, pol, rng, week, ops.reach, ops.bridge))  # §5.4
+        self._apply("enculturation", enculturation.step(s, p, pol, ops.influence))  # §5.5
+        self._apply("commitment", commitment.step(s, p, pol, rng, week, ops.reach.ids))  # §5.6
         self._apply("fusion", fusion.step(s, p, pol, rng))  # §5.7
-        self._apply("recruitment", recruitment.step(s, p, pol, rng, week, self.ops.weights))  # §5.8
-        self._apply(
-            "mobilization", mobilization.step(s, p, week, self.ops.layers, self.ops.degrees)
-        )  # §5.11
+        self._apply("recruitment", recruitment.step(s, p, pol, rng, week, ops.weights))  # §5.8
+        self._apply("membership", membership.step(s, p, pol, rng, week))  # §5.9
+        ops = self.ops  # retirements move people between units (ties change)
+        self._apply("mobilization", mobilization.step(s, p, week, ops.peers))  # §5.11
         self.record()  # §5.12 outcomes
 
     def _apply(self, mechanism: str, events: Events) -> None:
@@ -166,16 +173,26 @@ class PartyBuildingModel(mesa.Model):
         self.events[mechanism] = events
         if events.opened:
             self._add_branch_agents()
-        if events.admitted.size:
-            for pid in events.admitted.tolist():  # a handful of recruits a week
-                self.person_agents[pid].remove()
-                self.person_agents[pid] = Member(self, pid)
-            self.ops.refresh_members(self.state.people.member_ids())
+        swapped = False
+        for pid in events.admitted.tolist():  # a handful of recruits a week
+            self._swap(pid, Member)
+            swapped = True
+        for pid in events.exited.tolist():  # a handful of deaths and lapses a week
+            self._swap(pid, Mass)
+            swapped = True
         if events.ties_changed or self.state.network.version != self.ops.network_version:
             self.ops = operators.build(self.state, self.params, self.policy, self.ops.bridge)
-        elif self.state.people.moved != self.ops.moved:
+            return
+        if swapped:
+            self.ops.refresh_members(self.state.people.member_ids())
+        if self.state.people.version != self.ops.people_version:
             self.ops.weights = recruitment.weights(self.state.people, self.params, self.policy)
-            self.ops.moved = self.state.people.moved
+            self.ops.people_version = self.state.people.version
+
+    def _swap(self, pid: int, cls: type[Member] | type[Mass]) -> None:
+        """Replace a person's Mesa agent by one of the other class (admission or exit)."""
+        self.person_agents[pid].remove()
+        self.person_agents[pid] = cls(self, pid)
 
     def call_active(self, week: int | None = None) -> bool:
         """Whether a mobilization call runs in the given week (default: this week)."""
@@ -183,7 +200,7 @@ class PartyBuildingModel(mesa.Model):
 
     def record(self) -> None:
         """§5.12: model-level outcomes from the state's arrays, collected once per step."""
-        self._outcomes = compute_outcomes(self.state, self.params, self.policy)
+        self._outcomes = compute_outcomes(self.state, self.params, self.policy, self.week)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ API
@@ -191,7 +208,7 @@ class PartyBuildingModel(mesa.Model):
         """The current value of every outcome (computed now if no step has run)."""
         if self._outcomes:
             return dict(self._outcomes)
-        return compute_outcomes(self.state, self.params, self.policy)
+        return compute_outcomes(self.state, self.params, self.policy, self.week)
 
     def results(self) -> pd.DataFrame:
         """One row per step run so far: ``step`` and the outcome columns."""

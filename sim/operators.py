@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from sim.mechanisms import recruitment
 from sim.mechanisms.enculturation import BoundedConfidenceOperator
-from sim.mechanisms.mobilization import layer_degrees
+from sim.mechanisms.mobilization import Peers, layer_degrees
 from sim.mechanisms.service import MemberReach
 from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
@@ -26,13 +25,12 @@ class Operators:
     """Operators over the current network and members."""
 
     influence: BoundedConfidenceOperator  #: weighted multiplex adjacency for enculturation
-    layers: list[sp.csr_array]  #: the layers, in LAYERS order, for mobilization
-    degrees: list[np.ndarray]  #: each person's degree on each layer
+    peers: Peers  #: the peer term of mobilization (pooled over the influence adjacency, or OR)
     reach: MemberReach  #: the members' ties, for service and sensing
     bridge: OrgBridge  #: partnered social organisations' relay (built once, at set-up)
     weights: tuple[np.ndarray, np.ndarray]  #: recruitment (application, outreach) weights
     network_version: int  #: the network version these were built from
-    moved: int  #: people moved to platforms when the weights were computed
+    people_version: int  #: the people's version the weights were computed from
 
     def refresh_members(self, member_ids: np.ndarray) -> None:
         """The membership changed: re-cache the members' ties."""
@@ -49,14 +47,22 @@ def build(
         + p.weight_residence * layers["residence"]
         + p.weight_online * layers["online"]
     ).tocsr()
-    mobilization = [layers[k] for k in LAYERS]
+    influence_op = BoundedConfidenceOperator(influence)
+    ordered = [layers[k] for k in LAYERS]
+    peers = Peers(
+        influence_op.adjacency,
+        influence_op.degree,
+        ordered,
+        layer_degrees(ordered),
+        p.peer_rule,
+        p.or_min_active,
+    )
     return Operators(
-        influence=BoundedConfidenceOperator(influence),
-        layers=mobilization,
-        degrees=layer_degrees(mobilization),
+        influence=influence_op,
+        peers=peers,
         reach=MemberReach(layers, state.people.member_ids()),
         bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
         weights=recruitment.weights(state.people, p, policy),
         network_version=state.network.version,
-        moved=state.people.moved,
+        people_version=state.people.version,
     )

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.network import group_layout
+from sim.network import add_ties, drop_people, group_layout
 from sim.params import ModelParams, PolicyParams
 from sim.state import (
     COMMUNITY,
+    ENTERPRISE,
     JOINT,
     ONLINE,
     PLATFORM,
@@ -176,18 +177,18 @@ def form_branches(
         add(COMMUNITY, np.repeat(has, nb_comm[has]).astype(np.int32))
     # 5. members still unattached: their street's online branches take a share of them
     loose = np.flatnonzero(member & (home < 0))
-    take_draw, deal_draw = rng.random((2, loose.size))  # drawn whatever the lever (paired runs)
+    take_draw = rng.random(loose.size)  # drawn whatever the lever (paired runs)
     online_share = policy.lever("online_branches")
     if online_share > 0:
         offset = int(hierarchy.street_of_community.min())
         local_of_comm = hierarchy.street_of_community - offset
         n_street = int(local_of_comm.max()) + 1
-        taken = take_draw < online_share
-        local = local_of_comm[people.community[loose[taken]]]
+        taken = loose[take_draw < online_share]
+        local = local_of_comm[people.community[taken]]
         nb_street = branches_needed(np.bincount(local, minlength=n_street), p.branch_max_members)
         first = next_b + np.cumsum(nb_street) - nb_street
-        deal = np.floor(deal_draw[taken] * nb_street[local]).astype(np.int64)
-        home[loose[taken]] = first[local] + deal
+        rank, _ = _split_rank(local, rng)
+        home[taken] = first[local] + rank % np.maximum(nb_street[local], 1)
         add(ONLINE, np.repeat(street_first_community(hierarchy)[offset:], nb_street))
 
     community = (np.concatenate(comms) if comms else np.empty(0)).astype(np.int32)
@@ -268,9 +269,14 @@ def place_in_streets(
 def join(state: State, p: ModelParams, pids: np.ndarray, branches: np.ndarray) -> np.ndarray:
     """Where people who join the given branches end up, splitting full branches (party rules).
 
-    A branch holds at most ``model.branch_max_members`` members; people beyond its room go to
-    new branches of the same kind, community and unit (a split), ``branch_max_members`` each.
-    A target of -1 stays -1 (floating).
+    A branch holds at most ``model.branch_max_members`` members. When joiners would take a
+    branch past it, the branch splits: new branches of the same kind, community and unit are
+    opened (as few as the rule allows) and its members, old and new, are dealt evenly over
+    them, as at set-up; old members moved by the split get their new home branch here. A
+    target of -1 stays -1 (floating).
+
+    Returns:
+        The branch of each joiner.
     """
     b, people, cap = state.branches, state.people, p.branch_max_members
     out = np.asarray(branches, np.int64).copy()
@@ -281,26 +287,38 @@ def join(state: State, p: ModelParams, pids: np.ndarray, branches: np.ndarray) -
     joining[pids] = True
     hb = people.home_branch
     stay = people.member & (hb >= 0) & ~joining
-    room = cap - np.bincount(hb[stay], minlength=b.n)
-    order = has[np.argsort(out[has], kind="stable")]
-    t = out[order]
-    start = np.maximum.accumulate(np.where(np.r_[True, t[1:] != t[:-1]], np.arange(t.size), 0))
-    extra = np.arange(t.size) - start - np.maximum(room[t], 0)  # >= 0: beyond the room
-    over = extra >= 0
-    if not over.any():
+    size = np.bincount(hb[stay], minlength=b.n)
+    total = size + np.bincount(out[has], minlength=b.n)
+    targets = np.flatnonzero(total > cap)
+    if targets.size == 0:
         return out
-    # new branches per overflowing target, numbered in target order
-    targets = np.unique(t[over])
-    need = branches_needed(np.bincount(t[over], minlength=b.n)[targets], cap)
-    new = open_branches(
+    # the members of each splitting branch, old first, then the joiners
+    is_target = np.zeros(b.n, bool)
+    is_target[targets] = True
+    old = np.flatnonzero(stay & at_branch(is_target, hb, False))
+    new = has[is_target[out[has]]]
+    src = np.concatenate([hb[old], out[new]]).astype(np.int64)
+    parts = branches_needed(total[targets], cap)  # branches each splits into
+    opened = open_branches(
         state,
-        b.kind[targets].repeat(need),
-        b.community[targets].repeat(need),
-        b.unit[targets].repeat(need),
+        b.kind[targets].repeat(parts - 1),
+        b.community[targets].repeat(parts - 1),
+        b.unit[targets].repeat(parts - 1),
     )
-    base = np.cumsum(need) - need  # index of each target's first new branch in ``new``
-    which = np.searchsorted(targets, t[over])
-    out[order[over]] = new[base[which] + extra[over] // cap]
+    # branch j of target i: the target itself for j = 0, else its (j-1)-th new branch
+    first_new = np.cumsum(parts - 1) - (parts - 1)
+    k = np.searchsorted(targets, src)
+    order = np.argsort(src, kind="stable")
+    rank = np.empty(src.size, np.int64)
+    sorted_src = src[order]
+    start = np.maximum.accumulate(
+        np.where(np.r_[True, sorted_src[1:] != sorted_src[:-1]], np.arange(src.size), 0)
+    )
+    rank[order] = np.arange(src.size) - start
+    j = rank % parts[k]
+    dest = np.where(j == 0, src, opened[np.maximum(first_new[k] + j - 1, 0)])
+    people.home_branch[old] = dest[: old.size]
+    out[new] = dest[old.size :]
     return out
 
 
@@ -413,3 +431,94 @@ def weak_own_branches(state: State, p: ModelParams, touched_units: np.ndarray) -
     in_unit = people.member & (people.unit >= 0)
     m_unit = np.bincount(people.unit[in_unit], minlength=u.n)
     return own[m_unit[own] < p.branch_min_members]
+
+
+def community_home(state: State, p: ModelParams, pids: np.ndarray) -> np.ndarray:
+    """The community branch of each person's community (opened where there is none yet), with
+    splits when full: where members outside work belong."""
+    if pids.size == 0:
+        return np.empty(0, np.int64)
+    h = state.hierarchy
+    comm = state.people.community[pids]
+    missing = np.unique(comm[h.community_branch[comm] < 0])
+    if missing.size:
+        h.community_branch[missing] = open_branches(state, COMMUNITY, missing)
+    return join(state, p, pids, h.community_branch[comm].astype(np.int64))
+
+
+def relocate(
+    state: State,
+    p: ModelParams,
+    policy: PolicyParams,
+    rng: np.random.Generator,
+    pids: np.ndarray,
+    dest: np.ndarray,
+    sector: np.ndarray,
+) -> None:
+    """People change work: they leave their unit (if any) for unit ``dest`` (-1: out of work)
+    in ``sector``; ties, staff counts and branches follow the party's rules.
+
+    Work ties: a person loses every work tie and draws new ones to random co-workers of the new
+    unit (``model.work_degree``, or ``model.platform_work_degree`` on a platform), as the world
+    builder does. Branches: a member whose branch belonged to the old workplace (unit, joint or
+    platform branch; or a floating member) joins the new unit's branch if it has one; out of
+    work, the community's branch; otherwise :func:`rehome` (community if dual-registered,
+    online pickup, or floating). Units left with too few members lose their own branch
+    (:func:`dissolve`). Members and capacity are recounted.
+
+    Args:
+        state: the model state.
+        p: model parameters.
+        policy: policy levers.
+        rng: the dynamics generator.
+        pids: the people who change work (distinct).
+        dest: their new unit each (-1: none).
+        sector: their new sector each.
+    """
+    people, units, b, net = state.people, state.units, state.branches, state.network
+    pids = np.asarray(pids, np.int64)
+    if pids.size == 0:
+        return
+    old = people.unit[pids].copy()
+    moving = np.zeros(people.n, bool)
+    moving[pids] = True
+    work = drop_people(net.layers["work"], moving)
+    degree = np.where(sector == PLATFORM, p.platform_work_degree, p.work_degree)
+    has = dest >= 0
+    if has.any() and degree[has].max() > 0:
+        # co-workers: people already in the destination unit (not among the movers)
+        staff = np.flatnonzero((people.unit >= 0) & ~moving)
+        order, _, size, _ = group_layout(people.unit[staff], rng)
+        sorted_units = people.unit[staff][order]
+        src = np.repeat(pids[has], degree[has])
+        u = np.repeat(dest[has], degree[has])
+        pos = np.searchsorted(sorted_units, u)
+        ok = (pos < sorted_units.size) & (sorted_units[np.minimum(pos, sorted_units.size - 1)] == u)
+        pick = pos[ok] + np.floor(rng.random(int(ok.sum())) * size[pos[ok]]).astype(np.int64)
+        work = add_ties(work, src[ok], staff[order][pick])
+    net.set_layer("work", work)
+    np.subtract.at(units.staff, old[old >= 0], 1)
+    np.add.at(units.staff, dest[has], 1)
+    people.unit[pids] = dest
+    people.sector[pids] = sector
+    people.out_of_system[pids] = (sector == ENTERPRISE) | (sector == PLATFORM)
+    people.version += 1
+    # branches of the members among them
+    draws = rng.random(pids.size)  # online pickup draws, one per person (paired runs)
+    is_member = people.member[pids]
+    mm, mdest, mdraw = pids[is_member], dest[is_member], draws[is_member]
+    kind = at_branch(b.kind, people.home_branch[mm], -1)
+    lost = np.isin(kind, (UNIT, JOINT, PLATFORM_BRANCH, -1))
+    new_b = at_branch(units.branch, mdest, -1)
+    to_unit = lost & (new_b >= 0)
+    people.home_branch[mm[to_unit]] = join(state, p, mm[to_unit], new_b[to_unit])
+    out = lost & ~to_unit & (mdest < 0)
+    people.home_branch[mm[out]] = community_home(state, p, mm[out])
+    rest = lost & ~to_unit & ~out
+    people.home_branch[mm[rest]] = rehome(state, p, policy, mm[rest], mdraw[rest])
+    fix_dual(state, mm)
+    people.dual_registered[mm[mdest < 0]] = False  # out of work, they are home already
+    weak = weak_own_branches(state, p, old[old >= 0])
+    if weak.size:
+        dissolve(state, p, policy, weak, rng)
+    b.recount(people)

@@ -7,32 +7,41 @@ import pandas as pd
 
 from sim.mechanisms import commitment, fusion, recruitment
 from sim.params import ModelParams, PolicyParams
-from sim.state import State
+from sim.state import COVERAGE_WEEKS, State
 
 #: Per-step outcome columns, in the order they appear in results.
 OUTCOME_COLUMNS = (
     "cohesion",
+    "cohesion_out_of_system",
     "engaged_share",
     "floating_members",
     "identification",
+    "member_identification",
     "polarisation",
     "mobilization",
+    "unit_coverage",
     "formal_coverage",
     "effective_coverage",
     "floating_gap",
     "burden",
     "sensing_error",
+    "answered_share",
     "business_performance",
     "unmet_needs",
     "members",
-    # recruitment (§5.8, sim.mechanisms.recruitment): full members admitted this step; share
-    # of the new strata and platform workers among the recruits of the last 52 weeks; applicants and
-    # activists per member; mean weekly hours of party work per member
-    # (sim.mechanisms.commitment)
+    "branches",
+    "members_per_branch",
+    # recruitment (§5.8): full members admitted this step; share of the new strata and
+    # platform workers among the recruits of the last 52 weeks; applicants and activists per
+    # member
     "recruits",
     "new_strata_recruit_share",
     "applicants",
     "activists",
+    # membership change (§5.9): members who left this step (deaths and lapses), of whom died
+    "exits",
+    "deaths",
+    # mean weekly hours of party work per member (sim.mechanisms.commitment)
     "member_load",
 )
 
@@ -41,50 +50,71 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
-def compute_outcomes(state: State, p: ModelParams, policy: PolicyParams) -> dict[str, float]:
-    """All per-step outcomes, from the state.
+def compute_outcomes(
+    state: State, p: ModelParams, policy: PolicyParams, week: int
+) -> dict[str, float]:
+    """All per-step outcomes (DESIGN §6), from the state.
 
-    ``cohesion`` is mean member commitment; ``engaged_share`` the share of members above the
-    engagement level; ``floating_members`` the share of members without a branch;
-    ``identification`` the masses' mean identification and ``polarisation`` four times its
-    variance (0 when all agree, 1 when split evenly between 0 and 1); ``mobilization`` the
-    active share of all people; ``formal_coverage`` the share of work units with staff
-    (platform organisations included) attached to a branch; ``effective_coverage`` the share
-    of masses reached by real service this week; ``floating_gap`` formal minus effective
-    coverage; ``burden`` the mean paperwork share over branches, weighted by members;
-    ``sensing_error`` the committees' mean absolute error about branches' need this week
-    (:mod:`sim.mechanisms.sensing`); ``business_performance`` the mean performance index of
-    units with a branch; ``unmet_needs`` the share of people with a need; ``members`` the
-    number of members; the recruitment outcomes (:func:`sim.mechanisms.recruitment.outcomes`);
-    ``member_load`` the members' mean weekly hours of party work.
+    * ``cohesion``: mean member commitment (``cohesion_out_of_system``: of the members in
+      enterprises and on platforms, outside the state system); ``engaged_share``: share of
+      members above the engagement level; ``floating_members``: share of members without a
+      branch;
+    * ``identification``: the masses' mean identification, ``member_identification`` the
+      members'; ``polarisation``: four times the masses' variance (0 when all agree, 1 when
+      split evenly between 0 and 1);
+    * ``mobilization``: the active share of all people;
+    * ``unit_coverage``: share of work units with staff (platforms included) attached to a
+      branch; ``formal_coverage``: share of masses inside some branch's constituency (tied, on
+      a layer open to the member, to a member with a branch, or in a partnered organisation
+      with such members); ``effective_coverage``: share of masses reached by real service in
+      the last ``COVERAGE_WEEKS`` weeks; ``floating_gap``: share of the formally covered masses
+      not reached in that window (coverage on paper that touches no one), in [0, 1];
+    * ``burden``: mean paperwork share over branches, weighted by members; ``sensing_error``:
+      the committees' member-weighted mean error about branches' need, blind spots included;
+      ``answered_share``: members' own problems answered within ``ANSWER_WEEKS`` weeks, over
+      the last year's cohorts (NaN before the first cohort closes);
+    * ``business_performance``: mean performance index of units with a branch;
+      ``unmet_needs``: share of people with a need;
+    * ``members``; ``branches``: branches with members; ``members_per_branch``;
+    * the recruitment and membership-change counts, and ``member_load``.
     """
     people, units, b = state.people, state.units, state.branches
-    member, x = people.member, people.x
-    c = x[member]
+    member = people.member
+    c = people.commitment[member]
     mass = ~member
-    xm = x[mass]
+    xm = people.identification[mass]
     weights = b.members.sum()
-    formal = _mean((units.branch[units.staff > 0] >= 0).astype(float))
-    effective = _mean(people.reached[mass].astype(float))
+    effective = mass & (week - people.last_reached < COVERAGE_WEEKS)
+    covered = people.covered & mass
+    n_covered = int(covered.sum())
+    n_branches = int((b.members > 0).sum())
+    load = commitment.load(state, p, policy)
     out = {
         "cohesion": _mean(c),
+        "cohesion_out_of_system": _mean(people.commitment[member & people.out_of_system]),
         "engaged_share": _mean((c > p.engaged_level).astype(float)),
         "floating_members": _mean((people.home_branch[member] < 0).astype(float)),
         "identification": _mean(xm),
+        "member_identification": _mean(people.identification[member]),
         "polarisation": float(4.0 * xm.var()) if xm.size else 0.0,
         "mobilization": _mean(people.active.astype(float)),
-        "formal_coverage": formal,
-        "effective_coverage": effective,
-        "floating_gap": formal - effective,
+        "unit_coverage": _mean((units.branch[units.staff > 0] >= 0).astype(float)),
+        "formal_coverage": _mean(covered[mass].astype(float)),
+        "effective_coverage": _mean(effective[mass].astype(float)),
+        "floating_gap": float((covered & ~effective).sum() / n_covered) if n_covered else 0.0,
         "burden": float((b.burden * b.members).sum() / weights) if weights else 0.0,
         "sensing_error": float(state.hierarchy.sensing_error),
+        "answered_share": commitment.answered_share(state, week),
         "business_performance": fusion.business_performance(units.branch, units.performance),
         "unmet_needs": _mean(people.need.astype(float)),
         "members": float(member.sum()),
+        "branches": float(n_branches),
+        "members_per_branch": float(weights / n_branches) if n_branches else 0.0,
+        "exits": float(state.tally.exits),
+        "deaths": float(state.tally.deaths),
+        "member_load": float(load[member].mean()) if member.any() else 0.0,
     }
     out.update(recruitment.outcomes(state))
-    load = commitment.load(state, p, policy)
-    out["member_load"] = float(load[member].mean()) if member.any() else 0.0
     return out
 
 

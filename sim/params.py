@@ -192,18 +192,34 @@ class ModelParams(Params):
     member_share: float = spec(
         0.071, "party members as a share of people (2024: 7.1%)", 0, 0.5, lo_open=True
     )
-    share_state: float = spec(0.08, "people in state organs and public institutions", 0, 1)
-    share_enterprise: float = spec(0.40, "people employed in enterprises", 0, 1)
+    share_state: float = spec(0.06, "people in state organs and public institutions", 0, 1)
+    share_enterprise: float = spec(0.28, "people employed in enterprises", 0, 1)
     share_platform: float = spec(
-        0.127, "people in platform / new-form employment (~21% of the employed)", 0, 1
+        0.09, "people in platform / new-form employment (~21% of the employed)", 0, 1
     )
-    retired_share_none: float = spec(0.65, "share of people outside work who are retired", 0, 1)
-    member_odds_state: float = spec(6.0, "relative odds of membership in the state sector", 0, 100)
+    share_rural: float = spec(
+        0.30,
+        "people in rural villages (farming households; about a third of China's population)",
+        0,
+        1,
+    )
+    retired_share_none: float = spec(
+        0.65, "share of the urban people outside work who are retired", 0, 1
+    )
+    member_odds_state: float = spec(3.3, "relative odds of membership in the state sector", 0, 100)
     member_odds_enterprise: float = spec(0.7, "relative odds of membership in enterprises", 0, 100)
     member_odds_platform: float = spec(
-        0.5, "relative odds of membership among platform workers", 0, 100
+        0.33, "relative odds of membership among platform workers", 0, 100
     )
-    member_odds_none: float = spec(1.0, "relative odds of membership outside work", 0, 100)
+    member_odds_none: float = spec(1.1, "relative odds of membership outside work", 0, 100)
+    member_odds_rural: float = spec(0.8, "relative odds of membership in rural villages", 0, 100)
+    member_unit_spread: float = spec(
+        2.0,
+        "sd of the log of a work unit's own membership density (members cluster in some "
+        "units, e.g. state-owned enterprises, and are rare in others)",
+        0,
+        5,
+    )
     new_strata_share: float = spec(
         0.05,
         "people in the new social strata (managers and "
@@ -212,9 +228,10 @@ class ModelParams(Params):
         0.5,
     )
     # --- units, communities, networks
-    community_size: int = spec(2000, "mean people per residential community", 10, 100_000)
+    community_size: int = spec(2000, "mean people per urban residential community", 10, 100_000)
+    village_size: int = spec(1000, "mean people per rural village", 10, 100_000)
     unit_size_state: float = spec(60.0, "mean size of a state work unit", 2, 10_000)
-    unit_size_enterprise: float = spec(15.0, "mean size of an enterprise", 2, 10_000)
+    unit_size_enterprise: float = spec(25.0, "mean size of an enterprise", 2, 10_000)
     unit_size_platform: float = spec(300.0, "mean size of a platform organisation", 2, 100_000)
     work_degree: int = spec(6, "work ties a person draws inside a stable unit", 0, 100)
     platform_work_degree: int = spec(
@@ -234,7 +251,7 @@ class ModelParams(Params):
     # --- organisation (party rules; DESIGN §4, §7)
     branch_min_members: int = spec(3, "full members a unit needs for its own branch", 1, 50)
     branch_max_members: int = spec(50, "members above which a branch splits", 3, 1000)
-    joint_branch_units: int = spec(5, "most units a joint branch combines", 1, 50)
+    joint_branch_units: int = spec(20, "most units a joint branch combines", 1, 50)
     communities_per_street: int = spec(6, "communities per street/township committee", 1, 1000)
     levels: int = spec(3, "layers of the hierarchy, branch level included", 2, 8)
     committee_fanout: int = spec(8, "committees grouped under one committee above", 2, 1000)
@@ -263,6 +280,27 @@ class ModelParams(Params):
         0,
         1,
     )
+    escalation_spread: float = spec(
+        0.5,
+        "sd of the log of a committee's own margin around policy.escalation (drawn once)",
+        0,
+        3,
+    )
+    indicator_overlap: float = spec(
+        0.5,
+        "omega: share of a department's indicators another department also sets; a unified "
+        "table removes this overlap (so it is lighter than separate tables, heavier than one)",
+        0,
+        0.99,
+        lo_open=True,
+    )
+    outcome_trace_relief: float = spec(
+        0.5,
+        "share of the trace requirement (records per indicator) that evaluation by outcomes "
+        "makes unnecessary",
+        0,
+        1,
+    )
     split_service: float = spec(
         0.5, "weight of service in the free hours not spent on integration", 0, 1
     )
@@ -270,13 +308,29 @@ class ModelParams(Params):
         0.5, "weight of organisational life in the free hours not spent on integration", 0, 1
     )
     integration_life: float = spec(
-        0.5, "share of integrated party-business work that also counts as organisational life", 0, 1
+        0.8,
+        "quality, as organisational life, of an hour of integrated party-business work",
+        0,
+        1,
+    )
+    ritual_quality: float = spec(
+        0.4,
+        "quality, as organisational life, of an hour of party activity kept apart from the "
+        "business (isolated mode, 两张皮: ritual life)",
+        0,
+        1,
     )
     formalism_level: float = spec(
         0.5, "paperwork share above which a branch's contacts are formalistic", 0, 1
     )
     # --- needs and service (§5.4)
-    need_rate: float = spec(0.02, "weekly chance a person without a need gets one", 0, 1)
+    need_rate: float = spec(0.02, "mean weekly chance a person without a need gets one", 0, 1)
+    need_spread: float = spec(
+        0.5, "sd of the log of a community's need rate relative to the mean (drawn once)", 0, 3
+    )
+    need_odds_platform: float = spec(
+        2.0, "need rate of platform workers relative to others (urgent problems of gig work)", 0, 20
+    )
     private_need_share: float = spec(
         0.5, "share of needs that are private (family, work) rather than public affairs", 0, 1
     )
@@ -298,21 +352,54 @@ class ModelParams(Params):
     weight_residence: float = spec(1.0, "influence weight of the residence layer", 0, 100)
     weight_online: float = spec(0.5, "influence weight of the online layer", 0, 100)
     open_pull: float = spec(0.05, "weekly pull of open branch activities at openness 1", 0, 1)
+    strata_pull: float = spec(
+        0.05,
+        "weekly pull of activities suited to the new strata and platform workers on those of "
+        "them who meet members, at new_strata_outreach 1",
+        0,
+        1,
+    )
     # --- commitment (§5.6)
-    life_gain: float = spec(0.02, "a1: commitment gain from full organisational life", 0, 1)
+    life_gain: float = spec(0.01, "a1: commitment gain from full organisational life", 0, 1)
     life_hours: float = spec(
         1.0, "organisational-life hours per member a week that count as full", 0, 100, lo_open=True
     )
     response_gain: float = spec(
         0.05, "a2: commitment gain when the member's problem is answered", 0, 1
     )
-    duplicate_loss: float = spec(0.002, "a3: weekly loss from duplicated activities", 0, 1)
-    commitment_decay: float = spec(
-        0.01, "a0: weekly relative fading of commitment without renewal", 0, 1
+    wait_loss: float = spec(
+        0.01, "a3: weekly relative loss of commitment while the member's own problem waits", 0, 1
     )
-    floating_loss: float = spec(0.01, "a4: weekly relative loss of commitment while floating", 0, 1)
-    dual_hours: float = spec(
-        0.5, "hours a week a dual-registered member gives the community", 0, 40
+    overload_loss: float = spec(
+        0.01,
+        "a4: weekly relative loss of commitment per hour of party work beyond what a member "
+        "can carry",
+        0,
+        1,
+    )
+    load_capacity: float = spec(
+        2.0, "L*: hours of party work a week a member carries without strain", 0, 100
+    )
+    serve_gain: float = spec(
+        0.01, "a6: weekly commitment gain of a member who serves neighbours in the community", 0, 1
+    )
+    commitment_decay: float = spec(
+        0.03, "a0: weekly rate at which commitment returns to the member's own disposition", 0, 1
+    )
+    floating_loss: float = spec(0.01, "a5: weekly relative loss of commitment while floating", 0, 1)
+    dual_share: float = spec(
+        0.3,
+        "share of a dual-registered member's service hours given in the residential community "
+        "(taken from the hours given at the workplace, not added)",
+        0,
+        1,
+    )
+    business_feedback: float = spec(
+        0.05,
+        "weekly change of the commitment of a unit's members and the identification of its "
+        "workers per unit of the unit's business performance above (or below) p0",
+        0,
+        1,
     )
     response_weight_outside: float = spec(
         2.0,
@@ -325,9 +412,12 @@ class ModelParams(Params):
     init_identification: float = spec(
         0.45, "mean initial identification of the masses", 0, 1, lo_open=True
     )
+    init_member_identification: float = spec(
+        0.7, "mean initial identification of members with the party", 0, 1, lo_open=True
+    )
     init_commitment: float = spec(
-        0.45,
-        "mean initial commitment of members (near the baseline's equilibrium)",
+        0.5,
+        "mean initial commitment of members, which is also their own disposition (c0)",
         0,
         1,
         lo_open=True,
@@ -335,7 +425,7 @@ class ModelParams(Params):
     init_concentration: float = spec(
         4.0, "concentration of the initial Beta distributions", 0.1, 1000
     )
-    # --- mobilization (§5.10)
+    # --- mobilization (§5.11)
     crisis_start: int = spec(156, "week a crisis call starts (-1: no call)", -1, 100_000)
     crisis_weeks: int = spec(8, "weeks the call lasts", 1, 1000)
     threshold_mean: float = spec(0.7, "mean mobilization threshold", -1, 2)
@@ -348,7 +438,16 @@ class ModelParams(Params):
         0.15, "motivation added by a call through a partnered organisation", 0, 2
     )
     rounds_per_week: int = spec(1, "cascade rounds R within one week", 1, 100)
-    # --- social change (§5.1; sim/social_change.py)
+    peer_rule: str = spec(
+        "pooled",
+        "peer term: active share of ties pooled across layers with the influence weights, "
+        "or the largest share on any one layer (multiplex OR rule)",
+        choices=("pooled", "or"),
+    )
+    or_min_active: int = spec(
+        2, "active neighbours a layer needs to count under the OR rule", 1, 100
+    )
+    # --- social change (§5.1; sim/mechanisms/social_change.py)
     platform_shift: float = spec(
         0.01,
         "yearly share of people in stable units (state, "
@@ -364,23 +463,70 @@ class ModelParams(Params):
         1,
         52,
     )
-    # --- recruitment (§5.8; sim/recruitment.py)
+    mover_online_boost: float = spec(
+        1.5,
+        "online activity of a worker who moves to a platform relative to before (an assumption, "
+        "varied in the validation: the new online ties it brings keep movers reachable)",
+        0,
+        100,
+    )
+    # --- membership change (§5.9; sim/mechanisms/membership.py)
+    retirement_age: int = spec(60, "age at which workers leave their unit and retire", 30, 100)
+    membership_every: int = spec(
+        13,
+        "weeks between batches of retirements and job successions (moves rebuild the network "
+        "operators once a batch)",
+        1,
+        52,
+    )
+    entry_age: int = spec(
+        22, "age from which young people outside work take up the jobs retirement frees", 16, 60
+    )
+    mortality_base: float = spec(
+        3e-5,
+        "Gompertz a: yearly death hazard at age 0 (with the slope, about 0.75% a year at 60 and "
+        "5% at 80, close to China's 2020 life table)",
+        0,
+        1,
+    )
+    mortality_slope: float = spec(0.092, "Gompertz b: growth of the death hazard per year", 0, 1)
+    age_tilt: float = spec(
+        0.05,
+        "rate at which the initial cohorts shrink with age beyond survival (past population "
+        "growth; calibrated to China's 2020 census: 54% of people aged 60+ are under 70)",
+        0,
+        1,
+    )
+    lapse_weeks: int = spec(
+        26,
+        "weeks without organisational life after which a member with low commitment may "
+        "leave (party constitution: six months)",
+        1,
+        520,
+    )
+    lapse_commitment: float = spec(
+        0.25, "commitment below which a member without organisational life may leave", 0, 1
+    )
+    lapse_rate: float = spec(0.001, "weekly chance that a member who may leave does leave", 0, 1)
+    # --- recruitment (§5.8; sim/mechanisms/recruitment.py)
     recruit_threshold: float = spec(
         0.2, "x_a: identification above which a mass may apply to join", 0, 1
     )
     apply_rate: float = spec(
-        0.000345, "r: weekly application chance per unit of identification above x_a", 0, 1
+        0.000105, "r: weekly application chance per unit of identification above x_a", 0, 1
     )
-    youth_odds: float = spec(9.0, "relative odds that a person aged 35 or younger applies", 0, 1000)
+    youth_odds: float = spec(
+        20.0, "relative odds that a person aged 35 or younger applies", 0, 1000
+    )
     applicant_dropout: float = spec(0.5, "yearly share of applicants who withdraw", 0, 1)
     activist_dropout: float = spec(0.1, "yearly share of activists who drop out", 0, 1)
     activist_rate: float = spec(
-        0.040, "activists a branch takes on a year per free hour a week of its capacity", 0, 10
+        0.095, "activists a branch takes on a year per hour a week of organisational life", 0, 10
     )
     develop_rate: float = spec(
-        0.023,
+        0.056,
         "activists a branch develops into probationary members a "
-        "year per free hour a week of its capacity",
+        "year per hour a week of organisational life",
         0,
         10,
     )
@@ -404,7 +550,7 @@ class ModelParams(Params):
         0,
         1,
     )
-    # --- social organisations (§5.9; sim/social_orgs.py)
+    # --- social organisations (§5.10; sim/mechanisms/social_orgs.py)
     org_relay: float = spec(
         0.5,
         "share of its engaged members' service hours a partnered "
@@ -418,11 +564,26 @@ class ModelParams(Params):
         0.05, "sd of the noise in a branch's report of the need it sees", 0, 1
     )
     sensing_delay: int = spec(2, "weeks a report takes to cross one layer of the hierarchy", 0, 52)
-    support_hours: float = spec(
+    belief_rate: float = spec(
         0.2,
-        "support hours a week the committees hand out per branch member, by perceived need",
+        "weight of this week's news in a committee's belief about a branch (a branch that "
+        "reports nothing drifts toward the committee's mean: its picture goes stale)",
+        0,
+        1,
+        lo_open=True,
+    )
+    support_hours: float = spec(
+        0.4,
+        "support hours a week the committees hand out per branch member",
         0,
         100,
+    )
+    support_equal_share: float = spec(
+        0.3,
+        "share of the support hours handed out equally per member; the rest follows the "
+        "need the committees perceive",
+        0,
+        1,
     )
     # --- party-business integration (§5.7)
     business_base: float = spec(0.5, "p0: business performance index without integration", 0, 1)
@@ -452,11 +613,11 @@ class ModelParams(Params):
     )
 
     def check(self) -> None:
-        total = self.share_state + self.share_enterprise + self.share_platform
+        total = self.share_state + self.share_enterprise + self.share_platform + self.share_rural
         if total > 1 + 1e-9:
             raise ConfigError(
-                f"model.share_state + share_enterprise + share_platform = {total:g}: "
-                "must be at most 1"
+                f"model.share_state + share_enterprise + share_platform + share_rural = "
+                f"{total:g}: must be at most 1"
             )
         split = self.split_service + self.split_life
         if abs(split - 1) > 1e-6:

@@ -21,8 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 
 # sectors
-STATE, ENTERPRISE, PLATFORM, NONE = 0, 1, 2, 3
-SECTORS = ("state", "enterprise", "platform", "none")
+STATE, ENTERPRISE, PLATFORM, NONE, RURAL = 0, 1, 2, 3, 4
+SECTORS = ("state", "enterprise", "platform", "none", "rural")
 # branch kinds
 UNIT, JOINT, PLATFORM_BRANCH, COMMUNITY, ONLINE = 0, 1, 2, 3, 4
 BRANCH_KINDS = ("unit", "joint", "platform", "community", "online")
@@ -33,6 +33,14 @@ NO_STAGE, APPLICANT, ACTIVIST, PROBATIONARY = 0, 1, 2, 3
 STAGES = ("none", "applicant", "activist", "probationary")
 #: Weeks in the rolling window of the recruitment outcomes.
 RECRUIT_WINDOW = 52
+#: A member's problem counts as answered in time within this many weeks (outcome answered_share).
+ANSWER_WEEKS = 4
+#: Weeks of problem cohorts kept for answered_share (longer than a year plus ANSWER_WEEKS).
+PROBLEM_RING = 64
+#: Weeks a contact keeps a mass counted as effectively covered (outcome effective_coverage).
+COVERAGE_WEEKS = 13
+#: "Never" for week stamps.
+NEVER = -(10**6)
 
 
 def at_branch(values: np.ndarray, branch: np.ndarray, default: float | int = 0) -> np.ndarray:
@@ -50,7 +58,7 @@ class People:
     """Per-person arrays (index = person id)."""
 
     # who they are and where they live and work
-    sector: np.ndarray  #: int8, one of STATE..NONE (changes when people move to platforms)
+    sector: np.ndarray  #: int8, one of STATE..RURAL (changes when people move or retire)
     unit: np.ndarray  #: int32, work unit or -1
     community: np.ndarray  #: int32, residential community
     retired: np.ndarray  #: bool
@@ -59,21 +67,30 @@ class People:
     member: np.ndarray  #: bool, party member
     home_branch: np.ndarray  #: int32, branch of a member, -1 (mass, or floating member)
     dual_registered: np.ndarray  #: bool, registered in the residential community too
-    # dynamic state, filled by the model's initialisation
-    x: np.ndarray = field(default=None)  #: float32, identification (mass) / commitment (member)
-    x0: np.ndarray = field(default=None)  #: float32, Friedkin-Johnsen anchor of x
-    need: np.ndarray = field(default=None)  #: bool, an unmet problem
+    # dynamic state, filled by the model's initialisation (sim.world.initialise)
+    identification: np.ndarray = field(default=None)  #: float32, trust in the party (everyone)
+    anchor: np.ndarray = field(default=None)  #: float32, Friedkin-Johnsen anchor of identification
+    commitment: np.ndarray = field(default=None)  #: float32, willingness to do party work (members)
+    disposition: np.ndarray = field(default=None)  #: float32, a member's own level of commitment
+    need: np.ndarray = field(default=None)  #: bool, an unmet problem (急难愁盼)
     private_need: np.ndarray = field(default=None)  #: bool, the need is private, not public
+    need_since: np.ndarray = field(default=None)  #: int32, week the current need arose
+    need_rate: np.ndarray = field(default=None)  #: float32, weekly chance a need arises
     threshold: np.ndarray = field(default=None)  #: float, mobilization threshold
     active: np.ndarray = field(default=None)  #: bool, turned out in the current call
     reached: np.ndarray = field(default=None)  #: bool, real service reached them this week
+    last_reached: np.ndarray = field(default=None)  #: int32, last week real service reached them
     met: np.ndarray = field(default=None)  #: bool, met a member this week (real or formal)
-    met_view: np.ndarray = field(default=None)  #: float, mean x of the members met
+    met_view: np.ndarray = field(default=None)  #: float, mean identification of members met
+    covered: np.ndarray = field(default=None)  #: bool, inside some branch's constituency
     out_of_system: np.ndarray = field(default=None)  #: bool, enterprise or platform worker
     partnered: np.ndarray = field(default=None)  #: bool, belongs to a partnered social org
     stage: np.ndarray = field(default=None)  #: int8, recruitment stage (NO_STAGE..PROBATIONARY)
     since: np.ndarray = field(default=None)  #: int32, week the current stage began
+    birthday: np.ndarray = field(default=None)  #: int8, week of the year a person ages
+    life_week: np.ndarray = field(default=None)  #: int32, last week a member had org. life
     moved: int = 0  #: people moved to platform work so far (sectors change with it)
+    version: int = 0  #: changes when sectors, ages or strata change (cached weights follow)
 
     @property
     def n(self) -> int:
@@ -82,6 +99,10 @@ class People:
     def member_ids(self) -> np.ndarray:
         """Sorted ids of the current members."""
         return np.flatnonzero(self.member)
+
+    def new_groups(self) -> np.ndarray:
+        """Whether each person belongs to the new strata or works on a platform (paper 4.1)."""
+        return self.new_strata | (self.sector == PLATFORM)
 
 
 @dataclass(slots=True)
@@ -111,15 +132,18 @@ _BRANCH_ROWS: dict[str, tuple[type, float | None]] = {
     "unit": (np.int32, -1),
     "members": (float, 0.0),
     "capacity": (float, 0.0),
+    "demand": (float, 0.0),
     "burden": (float, 0.0),
+    "paperwork": (float, 0.0),
     "service": (float, 0.0),
     "life": (float, 0.0),
-    "business": (float, 0.0),
+    "joint": (float, 0.0),
     "free": (float, 0.0),
     "effort": (float, None),
     "support": (float, 0.0),
-    "seen_need": (float, 0.0),
-    "true_need": (float, 0.0),
+    "belief": (float, np.nan),
+    "preconception": (float, np.nan),
+    "true_need": (float, np.nan),
     "reporting": (bool, False),
     "credit_activist": (float, 0.0),
     "credit_develop": (float, 0.0),
@@ -143,15 +167,20 @@ class Branches:
     committee: np.ndarray = _branch_field("committee", "int32, the committee that leads it")
     unit: np.ndarray = _branch_field("unit", "int32, the unit whose own branch it is, else -1")
     members: np.ndarray = _branch_field("members", "full members (float, for weighting)")
-    capacity: np.ndarray = _branch_field("capacity", "hours a week")
+    capacity: np.ndarray = _branch_field("capacity", "hours a week (set each week from members)")
+    demand: np.ndarray = _branch_field("demand", "assessment indicators reaching it a week")
     burden: np.ndarray = _branch_field("burden", "paperwork share of capacity")
-    service: np.ndarray = _branch_field("service", "service hours this week (support included)")
-    life: np.ndarray = _branch_field("life", "organisational-life hours this week")
-    business: np.ndarray = _branch_field("business", "hours of work with the unit's business")
+    paperwork: np.ndarray = _branch_field("paperwork", "hours of paperwork this week")
+    service: np.ndarray = _branch_field("service", "hours of its own service this week")
+    life: np.ndarray = _branch_field("life", "hours of ordinary organisational life this week")
+    joint: np.ndarray = _branch_field("joint", "hours of integration work (J_b) this week")
     free: np.ndarray = _branch_field("free", "share of capacity the assessment leaves free")
     effort: np.ndarray = _branch_field("effort", "B_b, share of free hours for integration")
     support: np.ndarray = _branch_field("support", "support hours the committees allocated")
-    seen_need: np.ndarray = _branch_field("seen_need", "the committee's picture of the need")
+    belief: np.ndarray = _branch_field("belief", "its committee's picture of its need")
+    preconception: np.ndarray = _branch_field(
+        "preconception", "what the committees think of it without news (drawn once)"
+    )
     true_need: np.ndarray = _branch_field("true_need", "mean need in the constituency (NaN: none)")
     reporting: np.ndarray = _branch_field("reporting", "has an engaged member who reports")
     credit_activist: np.ndarray = _branch_field("credit_activist", "slots to take on activists")
@@ -195,11 +224,14 @@ class Branches:
             setattr(self, name, np.concatenate([getattr(self, name), rows.astype(dtype)]))
         return np.arange(old, old + k, dtype=np.int64)
 
-    def recount(self, people: People, hours_base: float, hours_per_member: float) -> None:
-        """Full members of every branch, and its capacity (a fixed part plus one per member)."""
+    def recount(self, people: People) -> None:
+        """Full members of every branch (the only place they are counted).
+
+        Capacity follows at the start of each week (:mod:`sim.mechanisms.assessment`), so a
+        week's hours add up to that week's capacity.
+        """
         hb = people.home_branch[people.member]
         self.members = np.bincount(hb[hb >= 0], minlength=self.n).astype(float)
-        self.capacity = hours_base + hours_per_member * self.members
 
     def rows(self) -> dict[str, np.ndarray]:
         """Every per-branch array by name (for checks and tests)."""
@@ -229,11 +261,20 @@ class Hierarchy:
     department_committee: np.ndarray
     department_kind: np.ndarray
     street_of_community: np.ndarray  #: the lowest committee of each community
+    #: per community, whether it is a village (its community branches are village branches)
+    rural: np.ndarray = field(default=None)
     #: per community, its first community branch (-1 if none)
     community_branch: np.ndarray = field(default=None)
-    #: reports travelling up, oldest first (arrays over branches)
+    #: per committee, its own escalation margin e_l (drawn once around policy.escalation)
+    margin: np.ndarray = field(default=None)
+    #: per committee, its parent's belief about the need under it, and its parent's
+    #: preconception of it (the top committee's are unused)
+    belief: np.ndarray = field(default=None)
+    preconception: np.ndarray = field(default=None)
+    #: branches' reports travelling to their committees, oldest first (arrays over branches)
     reports: deque = field(default_factory=deque)
-    prior: float | None = None  #: the committees' standing picture of need (first reports)
+    #: committees' reports travelling to the committees above, oldest first
+    committee_reports: deque = field(default_factory=deque)
     sensing_error: float = 0.0  #: this week's mean error of the picture (sim.mechanisms.sensing)
 
     @property
@@ -263,7 +304,13 @@ class Tally:
     window: np.ndarray = field(default_factory=lambda: np.zeros((3, RECRUIT_WINDOW), np.int64))
     totals: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
     recruits: int = 0  #: full members admitted this week
+    exits: int = 0  #: members who left this week (deaths and lapses)
+    deaths: int = 0  #: members who died this week
     dissolved: int = 0  #: unit branches dissolved so far
+    #: members' own problems that arose, and of those the ones answered within ANSWER_WEEKS, by
+    #: week of arising (a ring of PROBLEM_RING weeks)
+    arisen: np.ndarray = field(default_factory=lambda: np.zeros(PROBLEM_RING, np.int64))
+    answered_fast: np.ndarray = field(default_factory=lambda: np.zeros(PROBLEM_RING, np.int64))
 
 
 @dataclass(slots=True)
@@ -291,5 +338,6 @@ class Events:
 
     opened: int = 0  #: branches appended this step
     admitted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  #: new members
+    exited: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  #: members who left
     ties_changed: bool = False  #: the network's ties changed
     detail: dict = field(default_factory=dict)  #: what the step did, for tests and diagnostics

@@ -25,10 +25,13 @@ from sim.mechanisms import assessment, fusion, recruitment
 from sim.network import build_layers, group_layout
 from sim.organisation import form_branches
 from sim.params import ModelParams, PolicyParams
+from sim.sampling import weighted_sample
 from sim.state import (
     ENTERPRISE,
+    NEVER,
     NONE,
     PLATFORM,
+    RURAL,
     STATE,
     Hierarchy,
     Network,
@@ -73,28 +76,37 @@ def _unit_sizes(n: int, mean: float, rng: np.random.Generator) -> np.ndarray:
     return sizes[sizes > 0]
 
 
-def _weighted_sample(weights: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k distinct indices drawn with probability proportional to weights (Gumbel top-k)."""
-    with np.errstate(divide="ignore"):
-        keys = np.log(weights) - np.log(-np.log(rng.random(weights.size)))
-    if k >= weights.size:
-        return np.arange(weights.size)
-    return np.argpartition(-keys, k)[:k]
+def stationary_ages(
+    p: ModelParams, lo: int, hi: int, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Ages in ``[lo, hi]`` in proportion to survival under the model's Gompertz mortality,
+    tilted by ``exp(-model.age_tilt * age)``: the age structure of a population whose cohorts
+    grew at that rate (a stable population; with the default, 54% of people aged 60 or more
+    are under 70, as in China's 2020 census)."""
+    ages = np.arange(lo, hi + 1)
+    b, a = p.mortality_slope, p.mortality_base
+    log_survival = -(a / b) * np.expm1(b * ages) if b > 0 else -a * ages
+    log_w = log_survival - p.age_tilt * ages
+    w = np.exp(log_w - log_w.max())
+    return ages[
+        np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right").clip(0, ages.size - 1)
+    ]
 
 
 def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """People with sectors, units, communities, ages and membership."""
+    """People with sectors, units, communities (urban ones, then villages), ages, membership."""
     n = p.people
     shares = np.array(
         [
             p.share_state,
             p.share_enterprise,
             p.share_platform,
-            max(0.0, 1.0 - p.share_state - p.share_enterprise - p.share_platform),
+            max(0.0, 1.0 - p.share_state - p.share_enterprise - p.share_platform - p.share_rural),
+            p.share_rural,
         ]
     )
     counts = _exact_counts(shares, n)
-    sector = rng.permutation(np.repeat(np.arange(4, dtype=np.int8), counts))
+    sector = rng.permutation(np.repeat(np.arange(shares.size, dtype=np.int8), counts))
 
     unit = np.full(n, -1, np.int32)
     unit_sector = []
@@ -112,23 +124,46 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
         next_unit += sizes.size
     unit_sector = np.concatenate(unit_sector) if unit_sector else np.empty(0, np.int8)
 
-    n_comm = max(1, int(round(n / p.community_size)))
-    community = (rng.permutation(n) % n_comm).astype(np.int32)
+    # urban communities, then villages
+    rural = sector == RURAL
+    n_urban = int(np.count_nonzero(~rural))
+    n_comm = max(1, round(n_urban / p.community_size)) if n_urban else 0
+    n_vil = max(1, round(int(rural.sum()) / p.village_size)) if rural.any() else 0
+    community = np.empty(n, np.int32)
+    community[~rural] = rng.permutation(n_urban) % max(n_comm, 1)
+    community[rural] = n_comm + rng.permutation(int(rural.sum())) % max(n_vil, 1)
+    village = np.arange(n_comm + n_vil) >= n_comm
 
     none = sector == NONE
     retired = none & (rng.random(n) < p.retired_share_none)
+    # ages from the stationary population of the mortality schedule, within each group's range
     age = np.where(
         retired,
-        rng.integers(60, 91, n),
-        np.where(none, rng.integers(18, 31, n), rng.integers(20, 61, n)),
+        stationary_ages(p, 60, 100, n, rng),
+        np.where(
+            none,
+            stationary_ages(p, 18, 30, n, rng),
+            np.where(
+                rural, stationary_ages(p, 18, 100, n, rng), stationary_ages(p, 20, 59, n, rng)
+            ),
+        ),
     ).astype(np.uint8)
 
     odds = np.array(
-        [p.member_odds_state, p.member_odds_enterprise, p.member_odds_platform, p.member_odds_none]
+        [
+            p.member_odds_state,
+            p.member_odds_enterprise,
+            p.member_odds_platform,
+            p.member_odds_none,
+            p.member_odds_rural,
+        ]
     )
+    spread = p.member_unit_spread
+    density = np.exp(spread * rng.standard_normal(next_unit) - spread**2 / 2)
+    weight = odds[sector] * np.where(unit >= 0, density[np.maximum(unit, 0)], 1.0)
     n_members = int(round(p.member_share * n))
     member = np.zeros(n, bool)
-    member[_weighted_sample(odds[sector], n_members, rng)] = True
+    member[weighted_sample(weight, n_members, rng)] = True
 
     non_public = (sector == ENTERPRISE) | (sector == PLATFORM)
     new_strata = np.zeros(n, bool)
@@ -150,6 +185,7 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
         member=member,
         unit_sector=unit_sector,
         unit_community=unit_community,
+        village=village,
     )
 
 
@@ -248,8 +284,8 @@ def build_world(
         rng=rng_network,
         return_activity=True,
     )
-    n_comm = int(pop["community"].max()) + 1
-    hierarchy = Hierarchy(**build_hierarchy(p, n_comm))
+    village = pop.pop("village")
+    hierarchy = Hierarchy(**build_hierarchy(p, village.size), rural=village)
     org_members, org_community = build_social_orgs(p, pop["community"], rng_world)
     units = Units(sector=pop.pop("unit_sector"), community=pop.pop("unit_community"))
     n = pop["sector"].size
@@ -276,30 +312,51 @@ def initialise(
 ) -> None:
     """Initial conditions of the weekly mechanisms, drawn from the dynamics generator.
 
-    The order of the draws is part of the model's numbers: keep it.
+    Identification for everyone (members identify more with the party), commitment for
+    members, the need rates (each community's own level, platform workers' higher odds), needs
+    at the level that arising and lapsing alone would keep, thresholds, birthdays, partnered
+    social organisations, the committees' own escalation margins, the branches' integration
+    effort, this week's hours, business performance and the recruitment pipeline.
     """
-    people, orgs, b = state.people, state.orgs, state.branches
+    people, orgs, b, h = state.people, state.orgs, state.branches, state.hierarchy
     n = people.n
-    x = _beta(rng, p.init_identification, p.init_concentration, n)
+    x_mass = _beta(rng, p.init_identification, p.init_concentration, n)
+    x_member = _beta(rng, p.init_member_identification, p.init_concentration, n)
     c = _beta(rng, p.init_commitment, p.init_concentration, n)
-    # identification for a mass, commitment for a member: one array, read by role
     # float32 halves the memory traffic of the edge-level kernels
-    people.x = np.where(people.member, c, x).astype(np.float32)
-    people.x0 = people.x.copy()
+    people.identification = np.where(people.member, x_member, x_mass).astype(np.float32)
+    people.anchor = people.identification.copy()
+    people.commitment = np.where(people.member, c, 0.0).astype(np.float32)
+    people.disposition = people.commitment.copy()
+    n_comm = h.street_of_community.size
+    community_level = np.exp(p.need_spread * rng.standard_normal(n_comm) - p.need_spread**2 / 2)
+    odds = np.where(people.sector == PLATFORM, p.need_odds_platform, 1.0)
+    people.need_rate = np.minimum(p.need_rate * community_level[people.community] * odds, 1.0)
+    people.need_rate = people.need_rate.astype(np.float32)
     # start at the share of needs that arising and lapsing alone would keep
-    arise_or_end = p.need_rate + p.need_lapse
-    people.need = rng.random(n) < (p.need_rate / arise_or_end if arise_or_end > 0 else 0.0)
+    arise_or_end = people.need_rate + p.need_lapse
+    start = np.divide(people.need_rate, arise_or_end, out=np.zeros(n), where=arise_or_end > 0)
+    people.need = rng.random(n) < start
     people.private_need = rng.random(n) < p.private_need_share
+    people.need_since = np.full(n, NEVER, np.int32)  # only problems arising in a run count
     people.threshold = rng.normal(p.threshold_mean, p.threshold_sd, n)
+    people.birthday = rng.integers(0, 52, n).astype(np.int8)
     people.active = np.zeros(n, bool)
     people.reached = np.zeros(n, bool)
+    people.last_reached = np.full(n, NEVER, np.int32)
     people.met = np.zeros(n, bool)
     people.met_view = np.zeros(n)
+    people.covered = np.zeros(n, bool)
+    people.life_week = np.zeros(n, np.int32)
     # social organisations: partnered with probability policy.social_org_partnership (§5.10)
     orgs.partnered = rng.random(orgs.n) < policy.lever("social_org_partnership")
     people.partnered = (orgs.members @ orgs.partnered.astype(np.float32)) > 0
     people.out_of_system = (people.sector == ENTERPRISE) | (people.sector == PLATFORM)
-    b.recount(people, p.hours_base, p.hours_per_member)
+    # each committee's own margin, around the policy's (层层加码 varies by committee)
+    spread = p.escalation_spread
+    draw = np.exp(spread * rng.standard_normal(h.committee_level.size) - spread**2 / 2)
+    h.margin = policy.escalation * draw
+    b.recount(people)
     b.effort = fusion.initial_effort(b.n, policy.integration_effort, p.effort_spread, rng)
     b.code = float(policy.integration_effort)
     assessment.step(state, p, policy)

@@ -211,7 +211,7 @@ def test_coverage_and_embedding_change_the_picture():
     high = run_of(4000, seed=2, sample_size=1000, coverage=1.0, embedding=1.0)
     for r in (low, high):
         r.model.step()
-    ids = low.sample.people
+    ids = np.arange(model_view.population(low.model))  # everyone, not only the sample
     floating, dual = [], []
     for r in (low, high):
         member = model_view.is_member(r.model, ids)

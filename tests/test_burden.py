@@ -14,11 +14,11 @@ import pytest
 from conftest import assert_mean_sign, paired_differences
 
 from sim.mechanisms.assessment import (
-    allocate_capacity,
-    assessment_demand,
-    demand,
-    demand_factor,
-    paperwork_hours,
+    allocate_hours,
+    branch_demand,
+    chain_factor,
+    effective_heads,
+    effective_life,
 )
 from sim.model import PartyBuildingModel
 from sim.params import ModelParams, PolicyParams
@@ -29,112 +29,105 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 # ---------------------------------------------------------------------- the demand formula
 
 
-@pytest.mark.parametrize(
-    ("depth", "expected"),
-    # D0 = 2 indicators, escalation 0.1, 3 departments, trace 0.5: 2 * 1.1^d * 3 * 1.5
-    [(0, 9.0), (1, 9.9), (2, 10.89), (3, 11.979), (4, 13.1769)],
-)
-def test_escalation_compounds_per_layer(depth, expected):
-    d = assessment_demand(2.0, depth, escalation=0.1, departments=3, unified_table=False, trace=0.5)
-    assert float(d) == pytest.approx(expected, rel=1e-12)
+def chain(margins, simplify=0.0):
+    """A single chain of committees, top first: level i's parent is level i - 1."""
+    k = len(margins)
+    return chain_factor(np.asarray(margins, float), np.arange(-1, k - 1), np.arange(k), simplify)
 
 
-def test_escalation_of_one_doubles_per_layer():
-    d = assessment_demand(
-        1.0, np.arange(5), escalation=1.0, departments=1, unified_table=False, trace=0.0
+def test_escalation_compounds_down_each_chain():
+    # each committee multiplies what it passes down by (1 + its own margin)
+    np.testing.assert_allclose(chain([0.1, 0.1, 0.1]), [1.1, 1.21, 1.331], rtol=1e-12)
+    np.testing.assert_allclose(chain([1.0, 0.0, 0.5]), [2.0, 2.0, 3.0], rtol=1e-12)
+
+
+def test_simplification_composes_with_escalation():
+    # (1 + e)(1 - s) per committee: simplifying does not switch escalation off
+    np.testing.assert_allclose(chain([0.5, 0.5], 0.3), [1.05, 1.1025], rtol=1e-12)
+    np.testing.assert_allclose(chain([0.0, 0.0], 0.3), [0.7, 0.49], rtol=1e-12)
+
+
+def test_a_unified_table_is_lighter_than_separate_tables_and_heavier_than_one():
+    assert effective_heads(3, False, 0.5) == 3.0
+    assert effective_heads(3, True, 0.5) == pytest.approx(2.0)  # 1 + 2 * (1 - 0.5)
+    assert effective_heads(1, True, 0.5) == 1.0
+    for overlap in (0.1, 0.5, 0.9):
+        assert 1.0 < effective_heads(4, True, overlap) < effective_heads(4, False, overlap)
+
+
+def test_branch_demand_by_hand_and_trace_relief_under_outcome_evaluation():
+    m = PartyBuildingModel(ModelParams(people=500, escalation_spread=0.0), PolicyParams(), rng=0)
+    b, h, p = m.branches, m.state.hierarchy, m.params
+    # no spread: every committee's margin is the policy's 0.1, two committees above a branch
+    np.testing.assert_allclose(h.margin, 0.1)
+    expected = 2.0 * 1.1**2 * 3 * 1.5
+    np.testing.assert_allclose(branch_demand(b, h, p, m.policy), expected, rtol=1e-12)
+    outcomes = m.policy.replace(evaluation="outcomes")
+    relieved = 2.0 * 1.1**2 * 3 * (1 + 0.5 * (1 - p.outcome_trace_relief))
+    np.testing.assert_allclose(branch_demand(b, h, p, outcomes), relieved, rtol=1e-12)
+    cap = m.branches.capacity
+    np.testing.assert_allclose(
+        m.branches.burden, np.minimum(cap, 0.55 * expected) / cap, rtol=1e-12
     )
-    np.testing.assert_allclose(d, [1, 2, 4, 8, 16], rtol=0, atol=1e-12)
 
 
-def test_unified_table_counts_one_department():
-    kw = dict(escalation=0.0, trace=0.0)
-    separate = assessment_demand(1.0, 2, departments=4, unified_table=False, **kw)
-    unified = assessment_demand(1.0, 2, departments=4, unified_table=True, **kw)
-    assert float(separate) == pytest.approx(4.0, abs=1e-12)
-    assert float(unified) == pytest.approx(1.0, abs=1e-12)
+def test_committees_draw_their_own_margins_around_the_policy():
+    params = ModelParams(people=20_000, community_size=500, communities_per_street=1)
+    m = PartyBuildingModel(params, PolicyParams(escalation=0.2), rng=1)
+    margin = m.state.hierarchy.margin
+    assert margin.size > 10 and margin.std() > 0  # committees differ ...
+    assert abs(margin.mean() - 0.2) < 4 * margin.std() / np.sqrt(margin.size)  # ... around 0.2
+    assert np.all(m.branches.demand > 0) and m.branches.demand.std() > 0
 
 
-def test_trace_requirement_multiplies_by_one_plus_trace():
-    d = assessment_demand(3.0, 0, escalation=0.2, departments=2, unified_table=False, trace=1.5)
-    assert float(d) == pytest.approx(3.0 * 2 * 2.5, abs=1e-12)
-
-
-@pytest.mark.parametrize(("depth", "expected"), [(0, 1.0), (1, 0.7), (2, 0.49), (3, 0.343)])
-def test_simplify_downward_shrinks_with_depth_and_ignores_escalation(depth, expected):
-    g = demand_factor(depth, escalation=0.5, simplify_downward=True, simplify_share=0.3)
-    assert float(g) == pytest.approx(expected, rel=1e-12)
-    # D0 = 2, 3 departments, trace 0.5, s = 0.3: 2 * 0.7^d * 3 * 1.5
-    d = assessment_demand(
-        2.0,
-        depth,
-        escalation=0.5,
-        departments=3,
-        unified_table=False,
-        trace=0.5,
-        simplify_downward=True,
-        simplify_share=0.3,
-    )
-    assert float(d) == pytest.approx(9.0 * expected, rel=1e-12)
-
-
-def test_paperwork_is_capped_by_capacity():
-    cap = np.array([2.0, 10.0, 100.0])
-    np.testing.assert_allclose(paperwork_hours(cap, 10.0, 0.5), [2.0, 5.0, 5.0])
-
-
-# ---------------------------------------------------------------------- the split of hours
+# ---------------------------------------------------------------------- the hours
 
 
 @pytest.mark.parametrize(
-    ("mode", "burden", "service", "life", "business"),
-    # capacity 10, assessment 4 hours, B = 0.5 of the 6 free hours, split 1:1, credit 0.5
+    ("mode", "burden", "service", "life", "joint"),
+    # capacity 10, assessment 4 hours, B = 0.5 of the 6 free hours, the rest split 1:1
     [
         ("isolated", 0.4, 1.5, 1.5, 3.0),
         ("generalized", 0.4, 1.5, 1.5, 3.0),
-        ("integrated", 0.4, 1.5, 3.0, 3.0),
+        ("integrated", 0.4, 1.5, 1.5, 3.0),
         ("narrowed", 0.7, 1.5, 1.5, 0.0),
     ],
 )
-def test_allocation_by_mode(mode, burden, service, life, business):
-    a = allocate_capacity(np.array([10.0]), np.array([4.0]), 0.5, mode, 0.5, 0.5, 0.5)
+def test_allocation_by_mode(mode, burden, service, life, joint):
+    a = allocate_hours(np.array([10.0]), np.array([4.0]), 0.5, mode, 0.5, 0.5)
     assert a.burden[0] == pytest.approx(burden)
     assert a.service[0] == pytest.approx(service)
     assert a.life[0] == pytest.approx(life)
-    assert a.business[0] == pytest.approx(business)
+    assert a.joint[0] == pytest.approx(joint)
     assert a.free[0] == pytest.approx(0.6)
 
 
-def test_allocation_uses_every_hour_once():
+def test_every_hour_goes_somewhere_named_in_every_mode():
     rng = np.random.default_rng(3)
     cap = rng.uniform(0, 40, 200)
     paper = rng.uniform(0, 40, 200)
     effort = rng.uniform(0, 1, 200)
-    for mode in ("isolated", "generalized", "narrowed"):
-        a = allocate_capacity(cap, paper, effort, mode, 0.3, 0.7)
-        np.testing.assert_allclose(a.paperwork + a.service + a.life + a.business, cap)
+    for mode in ("isolated", "generalized", "integrated", "narrowed"):
+        a = allocate_hours(cap, paper, effort, mode, 0.3, 0.7)
+        np.testing.assert_allclose(a.paperwork + a.service + a.life + a.joint, cap)
         assert np.all((a.burden >= 0) & (a.burden <= 1))
 
 
+def test_integration_hours_count_as_life_at_the_mode_s_quality():
+    m = PartyBuildingModel(ModelParams(people=500), PolicyParams(integration_effort=0.5), rng=0)
+    b, p = m.branches, m.params
+    for mode, q in (
+        ("integrated", p.integration_life),
+        ("isolated", p.ritual_quality),
+        ("generalized", 1.0),
+    ):
+        np.testing.assert_allclose(effective_life(b, p, mode), b.life + q * b.joint)
+    assert 0 < p.ritual_quality < 1  # ritual life is life of lower quality, not nothing
+
+
 def test_zero_capacity_branch_is_all_burden():
-    a = allocate_capacity(np.array([0.0]), np.array([3.0]), 0.2, "isolated", 0.5, 0.5)
+    a = allocate_hours(np.array([0.0]), np.array([3.0]), 0.2, "isolated", 0.5, 0.5)
     assert a.burden[0] == 1.0 and a.service[0] == 0.0 and a.free[0] == 0.0
-
-
-def test_model_demand_at_default_depth():
-    """Default: 3 levels (branches at depth 2), 3 departments, escalation 0.1, trace 0.5."""
-    m = PartyBuildingModel(ModelParams(people=500), PolicyParams(), rng=0)
-    assert m.state.hierarchy.depth == 2
-    d = demand(m.params, m.policy, m.state.hierarchy.depth)
-    assert d == pytest.approx(2.0 * 1.1**2 * 3 * 1.5, rel=1e-12)
-    cap = m.branches.capacity
-    expected = np.minimum(cap, 0.55 * d) / cap
-    np.testing.assert_allclose(m.branches.burden, expected, rtol=1e-12)
-
-
-def test_default_baseline_burden_is_moderate():
-    """The calibration target: mean member-weighted burden about 0.2-0.3 at the defaults."""
-    m = PartyBuildingModel(ModelParams(people=10_000), PolicyParams(), rng=0)
-    assert 0.15 < m.outcomes()["burden"] < 0.35
 
 
 # ---------------------------------------------------------------------- replicates, paired seeds

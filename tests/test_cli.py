@@ -48,7 +48,7 @@ BAD_INPUTS = [
     (["policy=nope"], "policy", "'nope'", f"available options: {POLICY_OPTIONS}"),
     (["policy.mutual_recognition=7"], "policy.mutual_recognition", "7", "a boolean"),
     (["seed=-1"], "seed", "-1", "a whole number in [0,"),
-    (["model.share_state=0.9"], "share_state", "1.42", "at most 1"),
+    (["model.share_state=0.9"], "share_state", "1.57", "at most 1"),
     (["experiment=nope"], "experiment", "'nope'", f"available options: {EXPERIMENT_OPTIONS}"),
     (["policy.coverage=["], "policy.coverage", "[", "key=value"),
     (["policy=baseline,coverage"], "policy", "baseline,coverage", "multirun (-m)"),

@@ -70,7 +70,8 @@ def test_model_built_twice_is_identical_step_by_step(cfg):
     for _ in range(25):
         a.step()
         b.step()
-        assert (a.people.x == b.people.x).all()
+        assert (a.people.identification == b.people.identification).all()
+        assert (a.people.commitment == b.people.commitment).all()
         assert (a.people.active == b.people.active).all()
         assert (a.people.home_branch == b.people.home_branch).all()
 

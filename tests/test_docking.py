@@ -4,12 +4,19 @@
   bounded confidence. With no bound (eps = 1) iterating the kernel must reach the closed-form
   steady state ``(I - L W)^-1 (I - L) x0``; the expected values here are computed with dense
   numpy, independently of ``sim.mechanisms.enculturation``.
-* Mobilization (DESIGN §5.10) is Granovetter's (1978) threshold model: on a complete graph of
+* Mobilization (DESIGN §5.11) is Granovetter's (1978) threshold model: on a complete graph of
   100 people with normal thresholds of mean 0.25, final participation jumps from almost nobody
   to almost everybody as the spread passes its critical value (Granovetter reports about 12.2
   people, i.e. sigma ~ 0.12); and the uniform-threshold riot example tips on one person.
-* The multiplex OR rule (Brummitt, Lee and Goh 2012): the largest active share over layers
-  counts, not the mean or the pooled share.
+* Watts (2002): on Erdos-Renyi graphs with a uniform fractional threshold, one seed starts a
+  global cascade in a clear share of trials for a mean degree inside the cascade window and
+  never outside it; the window (``sum_k k (k - 1) rho_k p_k > z``) and the expected share of
+  trials (the extended vulnerable cluster) are computed here from Watts's generating
+  functions, independently of the kernel.
+* The peer term (DESIGN §5.11): by default the active share of ties pooled across layers with
+  the layers' weights, checked by hand on a small multiplex and on a model's own network; the
+  multiplex OR rule (Brummitt, Lee and Goh 2012) takes the largest share on any one layer that
+  has at least ``min_active`` active neighbours.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.optimize import brentq
 from scipy.sparse.csgraph import connected_components
+from scipy.stats import poisson
 
+import sim
 from sim.mechanisms.enculturation import (
     BoundedConfidenceOperator,
     friedkin_johnsen_fixed_point,
     friedkin_johnsen_step,
 )
-from sim.mechanisms.mobilization import peer_pressure, threshold_cascade
+from sim.mechanisms.mobilization import Peers, threshold_cascade
+from sim.state import LAYERS
 
 # ---------------------------------------------------------------------- Friedkin-Johnsen
 
@@ -180,13 +191,13 @@ def complete_graph(n: int) -> sp.csr_array:
 
 def mean_participation(sigma: float, replicates: int, seed: int) -> float:
     n = 100
-    layers = [complete_graph(n)]
+    peers = Peers.from_layers([complete_graph(n)])
     rng = np.random.default_rng(seed)
     finals = []
     for _ in range(replicates):
         threshold = rng.normal(0.25, sigma, n)
         active, _ = threshold_cascade(
-            layers, np.zeros(n, bool), np.zeros(n), threshold, peer_weight=1.0, max_rounds=200
+            peers, np.zeros(n, bool), np.zeros(n), threshold, peer_weight=1.0, max_rounds=200
         )
         finals.append(active.mean())
     return float(np.mean(finals))
@@ -221,7 +232,7 @@ def test_granovetter_riot_uniform_thresholds():
     n = 100
     threshold = np.arange(n) / n
     active, rounds = threshold_cascade(
-        [complete_graph(n)], threshold <= 0, np.zeros(n), threshold, 1.0, 200
+        Peers.from_layers([complete_graph(n)]), threshold <= 0, np.zeros(n), threshold, 1.0, 200
     )
     assert active.all()
     assert rounds == n - 1  # one more person each round
@@ -233,7 +244,7 @@ def test_granovetter_riot_without_threshold_one_stops_at_instigator():
     threshold = np.delete(np.arange(n) / n, 1)
     m = threshold.size
     active, rounds = threshold_cascade(
-        [complete_graph(m)], threshold <= 0, np.zeros(m), threshold, 1.0, 200
+        Peers.from_layers([complete_graph(m)]), threshold <= 0, np.zeros(m), threshold, 1.0, 200
     )
     assert active.sum() == 1
     assert rounds == 0
@@ -241,36 +252,203 @@ def test_granovetter_riot_without_threshold_one_stops_at_instigator():
     threshold = np.arange(n) / n
     threshold[1] = 2 / n
     active, _ = threshold_cascade(
-        [complete_graph(n)], threshold <= 0, np.zeros(n), threshold, 1.0, 200
+        Peers.from_layers([complete_graph(n)]), threshold <= 0, np.zeros(n), threshold, 1.0, 200
     )
     assert active.sum() == 1
 
 
-# ---------------------------------------------------------------------- multiplex OR rule
+# ---------------------------------------------------------------------- Watts (2002)
+
+WATTS_PHI = 0.18  # 1/phi = 5.6 is not a whole number, so ">" and ">=" thresholds agree
+WATTS_N = 10_000
 
 
-def test_multiplex_or_rule_uses_largest_layer_share():
-    """Person 0: layer A ties 1, 2, 3 (1 active: share 1/3); layer B ties 4, 5, 6 (4, 5 active:
-    share 2/3). The OR rule gives 2/3 (the mean or pooled share would give 1/2)."""
-    n = 7
-    a = np.zeros((n, n))
-    b = np.zeros((n, n))
-    for j in (1, 2, 3):
-        a[0, j] = a[j, 0] = 1
-    for j in (4, 5, 6):
-        b[0, j] = b[j, 0] = 1
-    layers = [sp.csr_array(a), sp.csr_array(b)]
+def poisson_degrees(z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Degrees k and their Erdos-Renyi (Poisson) probabilities p_k, tail beyond 1e-15 cut."""
+    k = np.arange(int(z + 20 * np.sqrt(z) + 20))
+    return k, poisson.pmf(k, z)
+
+
+def vulnerable(k: np.ndarray, phi: float) -> np.ndarray:
+    """rho_k: a node of degree k >= 1 tips on one active neighbour when 1/k > phi."""
+    return (k >= 1) & (k < 1 / phi)
+
+
+def window_excess(z: float, phi: float) -> float:
+    """sum_k k (k - 1) rho_k p_k - z: Watts's (2002) cascade window is where it is positive."""
+    k, pk = poisson_degrees(z)
+    return float(np.sum(k * (k - 1) * vulnerable(k, phi) * pk)) - z
+
+
+def global_cascade_share(z: float, phi: float) -> float:
+    """Chance that one random seed starts a global cascade: the extended vulnerable cluster.
+
+    u is the chance that an edge does not lead into the giant vulnerable cluster:
+    ``u = 1 - sum_k (k p_k / z) rho_k (1 - u^(k-1))``; the seed starts a global cascade when any
+    of its edges does, with chance ``1 - sum_k p_k u^k``.
+    """
+    k, pk = poisson_degrees(z)
+    edge = k * pk * vulnerable(k, phi) / z
+    u = 0.0
+    for _ in range(10_000):
+        new = 1.0 - float(np.sum(edge * (1.0 - u ** np.maximum(k - 1, 0))))
+        if abs(new - u) < 1e-15:
+            break
+        u = new
+    return 1.0 - float(np.sum(pk * u**k))
+
+
+def erdos_renyi(n: int, z: float, rng: np.random.Generator) -> sp.csr_array:
+    """Binary symmetric G(n, m) graph with Poisson(z n / 2) edge draws, no self-loops."""
+    m = rng.poisson(z * n / 2)
+    rows, cols = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = rows != cols
+    a = sp.csr_array((np.ones(keep.sum(), np.float32), (rows[keep], cols[keep])), shape=(n, n))
+    a = sp.csr_array(a + a.T)
+    a.data[:] = 1.0  # a pair drawn twice is one tie
+    return a
+
+
+def cascade_sizes(z: float, graphs: int, seeds: int, rng_seed: int) -> np.ndarray:
+    """Final active share after one random seed, ``seeds`` seeds on each of ``graphs`` graphs."""
+    rng = np.random.default_rng(rng_seed)
+    n = WATTS_N
+    threshold = np.full(n, WATTS_PHI)
+    sizes = []
+    for _ in range(graphs):
+        peers = Peers.from_layers([erdos_renyi(n, z, rng)])
+        for seed in rng.integers(0, n, seeds):
+            start = np.zeros(n, bool)
+            start[seed] = True
+            active, rounds = threshold_cascade(peers, start, np.zeros(n), threshold, 1.0, n)
+            assert rounds < n  # it stopped by itself
+            sizes.append(active.mean())
+    return np.array(sizes)
+
+
+def test_watts_window_from_generating_functions():
+    """The analytic window for phi = 0.18: z = 4 inside, z = 0.5 and z = 12 outside."""
+    assert window_excess(4.0, WATTS_PHI) > 0
+    assert window_excess(0.5, WATTS_PHI) < 0  # below percolation of the vulnerable
+    assert window_excess(12.0, WATTS_PHI) < 0  # too few vulnerable nodes
+    # its edges, about z = 1.02 and z = 5.76 (Watts 2002, Fig. 2a, phi = 0.18)
+    low = brentq(window_excess, 0.5, 4.0, args=(WATTS_PHI,))
+    high = brentq(window_excess, 4.0, 12.0, args=(WATTS_PHI,))
+    assert 1.0 < low < 1.05
+    assert 5.7 < high < 5.8
+    assert global_cascade_share(12.0, WATTS_PHI) < 1e-9
+    assert global_cascade_share(0.5, WATTS_PHI) < 1e-9
+
+
+def test_watts_global_cascades_inside_the_window():
+    """z = 4: the share of seeds that tip more than half the graph matches the prediction."""
+    sizes = cascade_sizes(4.0, graphs=10, seeds=10, rng_seed=2002)
+    hits = float(np.mean(sizes > 0.5))
+    expected = global_cascade_share(4.0, WATTS_PHI)
+    assert 0.8 < expected < 0.9
+    # four binomial standard errors
+    assert abs(hits - expected) < 4 * np.sqrt(expected * (1 - expected) / sizes.size)
+    # cascades are either global or tiny, as in Watts's Fig. 1
+    assert np.all((sizes > 0.9) | (sizes < 0.01))
+
+
+@pytest.mark.parametrize("z", [0.5, 12.0])
+def test_watts_no_global_cascades_outside_the_window(z):
+    sizes = cascade_sizes(z, graphs=5, seeds=10, rng_seed=2002)
+    assert sizes.max() < 0.01
+
+
+# ---------------------------------------------------------------------- the peer term
+
+
+def star_multiplex(ties: list[list[int]], n: int) -> list[sp.csr_array]:
+    """One layer per list: person 0 tied to each person in that list."""
+    layers = []
+    for members in ties:
+        a = np.zeros((n, n))
+        a[0, members] = a[members, 0] = 1.0
+        layers.append(sp.csr_array(a))
+    return layers
+
+
+def test_pooled_share_by_hand():
+    """Person 0: work ties 1, 2; residence ties 2, 3, 4; online ties 5-8; weights 1, 1, 0.5.
+
+    Active: 1, 3, 5, 6, 7. Pooled share of person 0:
+    (1 * 1 + 1 * 1 + 0.5 * 3) / (1 * 2 + 1 * 3 + 0.5 * 4) = 3.5 / 7 = 0.5.
+    Person 2 is tied to 0 on two layers and to no one active: 0. The OR rule would give 3/4.
+    """
+    n = 9
+    layers = star_multiplex([[1, 2], [2, 3, 4], [5, 6, 7, 8]], n)
     active = np.zeros(n, bool)
-    active[[1, 4, 5]] = True
-    pressure = peer_pressure(layers, [a.sum(1), b.sum(1)], active)
-    assert pressure[0] == pytest.approx(2 / 3, abs=1e-7)
-    # the others' only neighbour (person 0) is inactive
-    assert np.all(pressure[1:] == 0)
+    active[[1, 3, 5, 6, 7]] = True
+    peers = Peers.from_layers(layers, [1.0, 1.0, 0.5])
+    share = peers.share(active)
+    assert share[0] == pytest.approx(0.5, abs=1e-7)
+    assert np.all(share[1:] == 0)  # everyone else's only neighbour, person 0, is inactive
+    or_rule = Peers.from_layers(layers, [1.0, 1.0, 0.5], rule="or", min_active=1)
+    assert or_rule.share(active)[0] == pytest.approx(3 / 4, abs=1e-7)
+    # person 0 active: person 2 sees it on both of its layers, the others on their one
+    share = peers.share(np.eye(n, dtype=bool)[0])
+    assert np.all(share[1:] == 1.0)
 
-    high = np.full(n, 10.0)
-    for thr, joins in ((0.6, True), (0.7, False)):
-        threshold = high.copy()
-        threshold[0] = thr
-        out, _ = threshold_cascade(layers, active, np.zeros(n), threshold, 1.0, 10)
-        assert bool(out[0]) is joins, thr
+
+def test_or_rule_min_active_ignores_a_lone_active_neighbour():
+    """Person 0: one work tie (1, active); residence ties 2-5 (2, 3 active).
+
+    OR with min_active 1: work's share 1 wins. With min_active 2 work does not count (one
+    active neighbour there): residence's 1/2. Pooled (weights 1, 1): 3/5.
+    """
+    n = 6
+    layers = star_multiplex([[1], [2, 3, 4, 5]], n)
+    active = np.zeros(n, bool)
+    active[[1, 2, 3]] = True
+    expected = {("or", 1): 1.0, ("or", 2): 0.5, ("pooled", 2): 0.6}
+    threshold = np.full(n, 10.0)
+    threshold[0] = 0.55
+    for (rule, min_active), share in expected.items():
+        peers = Peers.from_layers(layers, rule=rule, min_active=min_active)
+        assert peers.share(active)[0] == pytest.approx(share, abs=1e-7), rule
+        out, _ = threshold_cascade(peers, active, np.zeros(n), threshold, 1.0, 10)
+        assert bool(out[0]) is (share > 0.55), (rule, min_active)
         assert np.array_equal(out[1:], active[1:])  # nobody else moves; active stay active
+
+
+def test_unknown_peer_rule_fails():
+    with pytest.raises(ValueError, match="rule = 'and'"):
+        Peers.from_layers([complete_graph(3)], rule="and")
+    with pytest.raises(ValueError, match="min_active = 0"):
+        Peers.from_layers([complete_graph(3)], rule="or", min_active=0)
+    with pytest.raises(sim.ConfigError, match=r"^model.peer_rule = 'and': must be one of"):
+        sim.ModelParams(peer_rule="and")
+
+
+@pytest.mark.parametrize("rule", ["pooled", "or"])
+def test_model_peer_term_on_its_own_network(rule):
+    """The model's operator gives the share defined in DESIGN §5.11 with its influence weights."""
+    params = sim.ModelParams(people=600, peer_rule=rule)
+    model = sim.PartyBuildingModel(params, rng=11)
+    assert model.ops.peers.rule == rule
+    active = np.random.default_rng(5).random(params.people) < 0.3
+    weights = {"work": params.weight_work, "residence": params.weight_residence}
+    weights["online"] = params.weight_online
+    counts = [model.network.layers[k].toarray() @ active for k in LAYERS]
+    degrees = [model.network.layers[k].toarray().sum(axis=1) for k in LAYERS]
+    if rule == "pooled":
+        num = sum(weights[k] * c for k, c in zip(LAYERS, counts, strict=True))
+        den = sum(weights[k] * d for k, d in zip(LAYERS, degrees, strict=True))
+        expected = np.where(den > 0, num / np.maximum(den, 1e-300), 0.0)
+    else:
+        shares = [
+            np.where((c >= params.or_min_active) & (d > 0), c / np.maximum(d, 1), 0.0)
+            for c, d in zip(counts, degrees, strict=True)
+        ]
+        expected = np.max(shares, axis=0)
+    got = model.ops.peers.share(active)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+    assert np.ptp(expected) > 0.5  # the case is not trivial
+
+
+def test_default_peer_rule_is_pooled():
+    assert sim.ModelParams().peer_rule == "pooled"
+    assert sim.ModelParams().or_min_active == 2

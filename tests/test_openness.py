@@ -1,4 +1,4 @@
-"""Openness (DESIGN §5.4, §5.5, §5.9; paper 4): the sub-levers and social organisations."""
+"""Openness (DESIGN §5.4, §5.5, §5.10; paper 4): the sub-levers and social organisations."""
 
 from __future__ import annotations
 

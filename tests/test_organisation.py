@@ -82,7 +82,7 @@ def world(policy: PolicyParams, seed: int = 0) -> State:
     h = hierarchy()
     rng = np.random.default_rng(seed)
     branches = form_branches(people, units, h, P, policy, rng)
-    branches.recount(people, P.hours_base, P.hours_per_member)
+    branches.recount(people)
     n = people.n
     return State(
         people=people,
@@ -143,18 +143,22 @@ def test_dual_registration_only_beside_a_workplace_or_online_branch():
 # ---------------------------------------------------------------------- during a run
 
 
-def test_join_splits_a_full_branch():
+def test_join_splits_a_full_branch_evenly():
     s = world(PolicyParams(coverage=0.0, platform_coverage=0.0, online_branches=0.0))
-    b = s.branches
+    b, people = s.branches, s.people
     target = int(np.flatnonzero(b.members == 2)[0])  # a unit branch with room for 1
+    old = np.flatnonzero(people.home_branch == target)
     n_before = b.n
-    joiners = np.array([5, 7, 9, 11])  # four masses join it: 1 fits, 3 go to one new branch
+    joiners = np.array([5, 7, 9, 11])  # four masses join it: 6 members, at most 3 a branch
     got = join(s, P, joiners, np.full(4, target))
-    assert (got == target).sum() == 1
-    new = got[got != target]
-    assert np.all(new == n_before) and b.n == n_before + 1
+    assert b.n == n_before + 1  # it splits in two ...
     assert b.kind[n_before] == b.kind[target] and b.unit[n_before] == b.unit[target]
     assert b.community[n_before] == b.community[target]
+    people.member[joiners] = True
+    people.home_branch[joiners] = got
+    b.recount(people)
+    assert b.members[target] == b.members[n_before] == 3  # ... of three members each
+    assert set(people.home_branch[old]) == {target, n_before}  # an old member moved with it
     assert np.array_equal(join(s, P, joiners[:1], np.array([-1])), [-1])  # -1 stays floating
 
 
@@ -194,7 +198,7 @@ def test_dissolve_sends_members_to_a_joint_branch_when_covered():
     # unit 0 loses three members to another unit: two are left, still enough (min 2) ...
     people.member[[0, 1, 2]] = False
     people.home_branch[[0, 1, 2]] = -1
-    b.recount(people, P.hours_base, P.hours_per_member)
+    b.recount(people)
     assert weak_own_branches(s, P, np.array([0])).size == 0
     # ... one more leaves: below the minimum, its own branches dissolve into a joint branch
     people.member[3] = False
@@ -241,14 +245,13 @@ def test_grow_pads_every_branch_array_and_new_branches_adopt_the_code():
     assert b.grow(ONLINE, np.array([], np.int32), np.array([], np.int32)).size == 0
 
 
-def test_recount_counts_full_members_and_capacity():
+def test_recount_counts_full_members():
     people = people_of([NONE] * 4, [-1] * 4, [0] * 4, [1, 1, 0, 1])
     people.home_branch = np.array([0, 0, -1, -1], np.int32)
     b = Branches()
     b.grow(COMMUNITY, np.array([0, 0]), np.array([1, 1]))
-    b.recount(people, 4.0, 1.5)
+    b.recount(people)
     assert np.array_equal(b.members, [2, 0])
-    assert np.array_equal(b.capacity, [7.0, 4.0])
 
 
 def test_network_version_changes_with_ties():

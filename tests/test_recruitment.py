@@ -11,12 +11,12 @@ from sim.mechanisms.recruitment import (
     TARGET_ACTIVISTS,
     TARGET_APPLICANTS,
     TARGET_NEW_MEMBERS,
-    bernoulli_thinned,
     development_branch,
-    free_hours,
+    development_hours,
     select_within_capacity,
     summary,
 )
+from sim.sampling import bernoulli_thinned
 from sim.state import ACTIVIST, APPLICANT, NO_STAGE, PROBATIONARY
 
 
@@ -94,12 +94,17 @@ def test_recruits_join_the_branch_that_developed_them():
         assert np.all(same | split)
 
 
-def test_capacity_follows_free_hours():
-    """A branch buried in paperwork develops fewer: no free hours, no development."""
+def test_capacity_follows_the_hours_of_organisational_life():
+    """Development happens in organisational life: a branch without it develops nobody, and
+    its capacity is its quality-weighted life hours."""
     m = model(3)
-    m.branches.burden[:] = 1.0  # as if every hour went to paperwork
-    free = free_hours(m.state)
-    assert np.all(free == 0)
+    b = m.branches
+    np.testing.assert_allclose(
+        development_hours(m.state, m.params, m.policy), b.life + m.params.ritual_quality * b.joint
+    )
+    b.life[:] = 0.0  # as if paperwork had taken every hour
+    b.joint[:] = 0.0
+    assert np.all(development_hours(m.state, m.params, m.policy) == 0)
 
 
 def test_select_within_capacity_respects_slots_and_weights():

@@ -11,6 +11,7 @@
 5.6    :mod:`.commitment`              members' commitment and load
 5.7    :mod:`.fusion`                  party-business integration; code learning
 5.8    :mod:`.recruitment`             applicants, activists, probation, admission
+5.9    :mod:`.membership`              ageing, deaths, retirement, lapse
 5.10   :mod:`.social_orgs`             partnered social organisations relay service
 5.11   :mod:`.mobilization`            a call starts a threshold cascade
 =====  ==============================  ===============================================

@@ -1,103 +1,112 @@
-"""Member commitment (DESIGN §5.6; paper 1.3, 2.2, 2.3, 3.1).
+"""Member commitment and load (DESIGN §5.6, Appendix A; paper 1.3, 2.2, 2.3, 3.1).
 
-Commitment ``c`` of a member rises with meaningful organisational life (its effort times a
-quality that falls with the branch's paperwork share) and with answers to the member's own
-problems through the party channel (organic integration, paper 2.3: members outside the state
-system weigh an answer more); it falls with duplicated activities (dual registration without
-mutual recognition, paper 2.2) and with isolation (floating, no organisational life):
+Commitment ``c`` of a member (willingness to do party work) changes every week::
 
-    c += a1 * life_b * (1 - burden_b) * (1 - c) + a2 * v_i * answered_i * (1 - c)
-         - a0 * c - a3 * duplicated_i - a4 * floating_i * c
+    c += a1 life_i (1 - c) + a2 w_i [answered] (1 - c) + a6 [serves neighbours] (1 - c)
+         - a3 w_i [waiting] c - a4 max(0, load_i - L*) c - a5 [floating] c - a0 (c - c0_i)
 
-then clipped to [0, 1]. ``life_b`` is the organisational-life hours per member relative to a
-full programme, capped at 1. The fading term ``a0 * c`` (an addition to DESIGN Appendix A)
-gives commitment an interior equilibrium: without renewal through organisational life or
-answers, commitment decays.
+* ``life_i``: organisational life, the branch's quality-weighted life hours per member
+  (:func:`sim.mechanisms.assessment.effective_life`: ritual or integrated joint hours count at
+  their quality) relative to a full programme (``model.life_hours``), capped at 1. A
+  dual-registered member takes part in the community branch's life too (paper 2.2) and draws on
+  the better of the two.
+* ``answered`` / ``waiting``: the member's own problem (急难愁盼, arising at
+  ``model.member_need_rate``) is answered through the party channel with weekly chance
+  ``policy.responsiveness``; while it waits, commitment erodes. ``w_i`` weighs both for members
+  outside the state system (``model.response_weight_outside``: they have no unit to turn to,
+  paper 2.3, 有机性融入).
+* ``serves neighbours``: an engaged dual-registered member gives service in the community
+  (§5.4), which gives meaning (paper 2.2).
+* ``load_i``: weekly hours of party work: home life per member, service hours per member if
+  engaged, and, for a dual-registered member without mutual recognition (双边互认), the
+  community's life a second time. Only load beyond what a member can carry (``L*``,
+  ``model.load_capacity``) costs commitment, so duplication costs only where it overloads.
+* ``floating``: a member without a branch (isolation).
+* ``a0 (c - c0_i)``: without renewal, commitment returns to the member's own disposition
+  ``c0_i`` (their commitment when the run began, or when they joined), so members keep their
+  differences instead of converging on one value (an addition to DESIGN Appendix A).
 
-The member's load (paper 2.2, 双报到 and 双边互认) is made explicit in hours a week::
-
-    load_i = life_i + service_i * engaged_i
-             + dual_i * (dual_hours * engaged_i + (1 - mutual_recognition) * life_i)
-
-``life_i`` and ``service_i`` are the home branch's organisational-life and service hours per
-member this week, ``dual_hours`` the community service of a dual-registered member. Without
-mutual recognition a dual-registered member attends the same programme of organisational life a
-second time, in the community; with it, once. The commitment update charges the duplication as
-the loss ``a3``; :func:`member_load` reports it (outcome ``member_load``).
+Business performance feeds back too (§5.7, :mod:`.fusion`); admission sets a recruit's
+commitment to their identification (§5.8). ``life_week`` records the last week a member had any
+organisational life (read by membership change, §5.9).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.assessment import effective_life
 from sim.params import ModelParams, PolicyParams
-from sim.state import Events, State, at_branch
+from sim.state import ANSWER_WEEKS, PROBLEM_RING, Events, State, at_branch
 
 
-def life_quality(
-    life_hours: np.ndarray, members: np.ndarray, burden: np.ndarray, full_hours: float
-) -> np.ndarray:
-    """Per branch: effort of organisational life (capped at a full programme) x its quality."""
-    per_member = np.divide(
-        life_hours, members * full_hours, out=np.zeros_like(life_hours), where=members > 0
-    )
-    return np.minimum(per_member, 1.0) * (1.0 - burden)
+def life_per_member(life_hours: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Per branch: quality-weighted organisational-life hours per member (0 if empty)."""
+    return np.divide(life_hours, members, out=np.zeros_like(life_hours), where=members > 0)
 
 
 def update_commitment(
     c: np.ndarray,
+    *,
+    disposition: np.ndarray,
     life: np.ndarray,
     answered: np.ndarray,
-    answer_weight: np.ndarray,
-    duplicated: np.ndarray,
+    waiting: np.ndarray,
+    weight: np.ndarray,
+    serves: np.ndarray,
+    overload: np.ndarray,
     floating: np.ndarray,
-    a1: float,
-    a2: float,
-    a3: float,
-    a4: float,
-    a0: float = 0.0,
+    p: ModelParams,
 ) -> np.ndarray:
-    """One week of commitment change for the members given (all arrays aligned)."""
-    gain = a1 * life * (1.0 - c) + a2 * answer_weight * answered * (1.0 - c)
-    loss = a0 * c + a3 * duplicated + a4 * floating * c
-    return np.clip(c + gain - loss, 0.0, 1.0)
+    """One week of the commitment update above (arrays aligned over members), clipped to [0, 1]."""
+    up = p.life_gain * life + p.response_gain * weight * answered + p.serve_gain * serves
+    down = p.wait_loss * weight * waiting + p.overload_loss * overload + p.floating_loss * floating
+    fade = p.commitment_decay * (c - disposition)
+    return np.clip(c + up * (1.0 - c) - down * c - fade, 0.0, 1.0)
 
 
 def member_load(
-    life_per_member: np.ndarray,
-    service_per_member: np.ndarray,
+    life_hours: np.ndarray,
+    service_hours: np.ndarray,
     engaged: np.ndarray,
-    dual: np.ndarray,
-    mutual_recognition: bool,
-    dual_hours: float,
+    duplicate_life: np.ndarray,
 ) -> np.ndarray:
-    """Hours a week each member gives to party work (arrays aligned over members)."""
-    duplicated = 0.0 if mutual_recognition else 1.0
-    return (
-        life_per_member
-        + service_per_member * engaged
-        + dual * (dual_hours * engaged + duplicated * life_per_member)
-    )
+    """Hours a week each member gives to party work: life, service if engaged, duplication."""
+    return life_hours + service_hours * engaged + duplicate_life
+
+
+class MemberWeek:
+    """What the week offers each member: life, service hours, load (arrays over ``ids``)."""
+
+    def __init__(self, state: State, p: ModelParams, policy: PolicyParams, ids: np.ndarray):
+        people, b, h = state.people, state.branches, state.hierarchy
+        hb = people.home_branch[ids]
+        self.has = hb >= 0
+        self.engaged = self.has & (people.commitment[ids] > p.engaged_level)
+        life = life_per_member(effective_life(b, p, policy.fusion_mode), b.members)
+        home_life = at_branch(life, hb)
+        self.dual = people.dual_registered[ids] & self.has
+        comm_b = h.community_branch[people.community[ids]]
+        comm_life = np.where(self.dual, at_branch(life, comm_b), 0.0)
+        self.life = np.minimum(np.maximum(home_life, comm_life) / p.life_hours, 1.0)
+        service = at_branch(b.service + b.support, hb)
+        service = np.divide(
+            service,
+            at_branch(b.members, hb),
+            out=np.zeros(ids.size),
+            where=at_branch(b.members, hb) > 0,
+        )
+        duplicate = comm_life * (not policy.mutual_recognition)
+        self.load = member_load(home_life, service, self.engaged, duplicate)
+        self.overload = np.maximum(self.load - p.load_capacity, 0.0)
+        self.serves = self.dual & self.engaged & (p.dual_share > 0)
 
 
 def load(state: State, p: ModelParams, policy: PolicyParams) -> np.ndarray:
     """Per-person load this week (0 for masses and floating members)."""
-    people, b = state.people, state.branches
-    ids = people.member_ids()
-    hb = people.home_branch[ids]
-    has = hb >= 0
-    size = at_branch(b.members, hb)
-    per = np.divide(1.0, size, out=np.zeros(ids.size), where=has & (size > 0))
-    engaged = has & (people.x[ids] > p.engaged_level)
-    out = np.zeros(people.n)
-    out[ids] = member_load(
-        at_branch(b.life, hb) * per,
-        at_branch(b.service, hb) * per,
-        engaged,
-        people.dual_registered[ids] & has,
-        policy.mutual_recognition,
-        p.dual_hours,
-    )
+    ids = state.people.member_ids()
+    out = np.zeros(state.people.n)
+    out[ids] = MemberWeek(state, p, policy, ids).load
     return out
 
 
@@ -106,37 +115,52 @@ def step(
     p: ModelParams,
     policy: PolicyParams,
     rng: np.random.Generator,
+    week: int,
     ids: np.ndarray,
 ) -> Events:
-    """Organisational life, answers to own problems, duplication, isolation.
+    """Members' own problems arise, are answered or wait; commitment moves.
 
     Args:
         state: the model state.
         p: model parameters.
         policy: policy levers.
         rng: the dynamics generator.
+        week: this week's number.
         ids: the current members (sorted).
     """
-    people, b = state.people, state.branches
-    hb = people.home_branch[ids]
-    has = hb >= 0
-    need = people.need[ids] | (rng.random(ids.size) < p.member_need_rate)
-    answered = need & has & (rng.random(ids.size) < policy.responsiveness)
+    people, tally = state.people, state.tally
+    mw = MemberWeek(state, p, policy, ids)
+    arises = ~people.need[ids] & (rng.random(ids.size) < p.member_need_rate)
+    people.need_since[ids[arises]] = week
+    slot = week % PROBLEM_RING
+    tally.arisen[slot] = arises.sum()
+    tally.answered_fast[slot] = 0
+    need = people.need[ids] | arises
+    answered = need & mw.has & (rng.random(ids.size) < policy.responsiveness)
+    since = people.need_since[ids[answered]]
+    fast = since[week - since < ANSWER_WEEKS]
+    np.add.at(tally.answered_fast, fast % PROBLEM_RING, 1)
     people.need[ids] = need & ~answered
-    life = at_branch(life_quality(b.life, b.members, b.burden, p.life_hours), hb)
     weight = np.where(people.out_of_system[ids], p.response_weight_outside, 1.0)
-    duplicated = people.dual_registered[ids] & (not policy.mutual_recognition)
-    people.x[ids] = update_commitment(
-        people.x[ids],
-        life,
-        answered,
-        weight,
-        duplicated,
-        ~has,
-        p.life_gain,
-        p.response_gain,
-        p.duplicate_loss,
-        p.floating_loss,
-        p.commitment_decay,
+    people.commitment[ids] = update_commitment(
+        people.commitment[ids],
+        disposition=people.disposition[ids],
+        life=mw.life,
+        answered=answered,
+        waiting=need & ~answered,
+        weight=weight,
+        serves=mw.serves,
+        overload=mw.overload,
+        floating=~mw.has,
+        p=p,
     )
+    people.life_week[ids[mw.life > 0]] = week
     return Events()
+
+
+def answered_share(state: State, week: int) -> float:
+    """Share of members' problems answered within ANSWER_WEEKS, over the last year's cohorts
+    whose window has closed (NaN before any)."""
+    cohorts = (week - ANSWER_WEEKS - np.arange(52)) % PROBLEM_RING
+    arisen = state.tally.arisen[cohorts].sum()
+    return float(state.tally.answered_fast[cohorts].sum() / arisen) if arisen else float("nan")

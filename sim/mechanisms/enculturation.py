@@ -7,7 +7,8 @@ differ by ``eps`` or more carries no influence this week. With ``eps >= 1`` no t
 the kernel is exactly Friedkin-Johnsen, whose fixed point is ``(I - L W)^-1 (I - L) x(0)``
 (checked in tests/test_docking.py). A row with no tie left keeps its own value (W_ii = 1).
 
-Open branch activities (openness) add an anchored pull toward the members a person meets.
+Open branch activities (openness) add a pull toward the members a person meets, and activities
+suited to the new strata and platform workers add more for them (paper 4.1 and 4.3).
 """
 
 from __future__ import annotations
@@ -100,22 +101,28 @@ def friedkin_johnsen_fixed_point(
     return spsolve(sp.csc_matrix(system), (1.0 - lam) * x0)
 
 
-def open_activity_pull(
-    x: np.ndarray, target: np.ndarray, reached: np.ndarray, rate: float
-) -> np.ndarray:
-    """Move reached people toward the mean view of the members they meet, at ``rate``."""
-    return x + (rate * reached) * (target - x)
+def open_activity_pull(x: np.ndarray, target: np.ndarray, rate: np.ndarray | float) -> np.ndarray:
+    """Move people toward the mean view of the members they meet, each at its ``rate``."""
+    return x + rate * (target - x)
 
 
 def step(
     state: State, p: ModelParams, policy: PolicyParams, influence: BoundedConfidenceOperator
 ) -> Events:
-    """Friedkin-Johnsen influence with bounded confidence, plus open activities."""
+    """Friedkin-Johnsen influence with bounded confidence, then open and targeted activities.
+
+    Everyone's identification moves (members' too; their commitment is §5.6). Masses who met
+    members this week are pulled toward the members' identification by open activities
+    (``policy.open_activities``), and the new strata and platform workers among them also by
+    activities suited to them (``policy.new_strata_outreach``, paper 4.1).
+    """
     people = state.people
-    new = friedkin_johnsen_step(influence, people.x, people.x0, p.susceptibility, p.confidence)
-    new = open_activity_pull(
-        new, people.met_view, people.met, p.open_pull * policy.lever("open_activities")
+    x = friedkin_johnsen_step(
+        influence, people.identification, people.anchor, p.susceptibility, p.confidence
     )
-    # members' values are their commitment (§5.6), which influence does not move
-    np.copyto(people.x, new, where=~people.member)
+    met = people.met & ~people.member
+    rate = p.open_pull * policy.lever("open_activities")
+    targeted = p.strata_pull * policy.lever("new_strata_outreach")
+    pull = np.where(people.new_groups(), rate + targeted, rate) * met
+    people.identification = open_activity_pull(x, people.met_view, pull).astype(np.float32)
     return Events()

@@ -5,7 +5,7 @@ It names three failures and one success, the four ``policy.fusion_mode`` values:
 
 * ``narrowed`` (党务代替党建, 3.1): party affairs replace party building; the hours meant for
   business integration turn into paperwork (ledgers, records), so they raise the branch's
-  paperwork share (see :func:`sim.mechanisms.assessment.allocate_capacity`) and lift nothing.
+  paperwork share (see :func:`sim.mechanisms.assessment.allocate_hours`) and lift nothing.
 * ``isolated`` (两张皮, 3.2): party work and business run side by side; the integration hours
   are spent on party activities that never touch the business, so performance stays at ``p0``.
 * ``integrated`` (一股绳, 3.2): joint work lifts performance with diminishing and finally
@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.params import ModelParams, PolicyParams
-from sim.state import Events, State
+from sim.state import Events, State, at_branch
 
 #: The four modes of party-business integration (``policy.fusion_mode``).
 MODES = ("narrowed", "isolated", "integrated", "generalized")
@@ -158,10 +158,7 @@ def code_learning(
 
 def unit_performance(unit_branch: np.ndarray, branch_perf: np.ndarray, base: float) -> np.ndarray:
     """Per unit: its branch's performance, or ``base`` for a unit without a branch."""
-    has = unit_branch >= 0
-    if branch_perf.size == 0:
-        return np.full(unit_branch.size, float(base))
-    return np.where(has, branch_perf[np.maximum(unit_branch, 0)], base)
+    return at_branch(np.asarray(branch_perf, dtype=float), unit_branch, float(base))
 
 
 def business_performance(unit_branch: np.ndarray, unit_perf: np.ndarray) -> float:
@@ -186,15 +183,37 @@ def update_performance(state: State, p: ModelParams, policy: PolicyParams) -> np
     return perf
 
 
-def step(state: State, p: ModelParams, policy: PolicyParams, rng: np.random.Generator) -> Events:
-    """Units' business performance; evaluation by outcomes lets effort learn.
+def business_feedback(value: np.ndarray, delta: np.ndarray, rate: float) -> np.ndarray:
+    """Move ``value`` in [0, 1] up with a positive ``delta`` (toward 1) and down with a negative
+    one (toward 0), at ``rate`` per unit of ``delta``."""
+    up = np.maximum(delta, 0.0) * (1.0 - value)
+    down = np.maximum(-delta, 0.0) * value
+    return np.clip(value + rate * (up - down), 0.0, 1.0)
 
-    March's (1991) code learning from branches whose party work does more for their units runs
-    only when ``policy.evaluation`` is ``outcomes`` and the mode links party work to the
-    business; assessment by traces gives no signal to learn from.
+
+def step(state: State, p: ModelParams, policy: PolicyParams, rng: np.random.Generator) -> Events:
+    """Units' business performance and its feedback; evaluation by outcomes lets effort learn.
+
+    Party work that visibly helps the unit's business raises its members' commitment and its
+    other workers' identification; party work that displaces the business lowers them (paper
+    3.2-3.3: 一股绳 versus 泛化). March's (1991) code learning from branches whose party work
+    does more for their units runs only when ``policy.evaluation`` is ``outcomes`` and the mode
+    links party work to the business; assessment by traces gives no signal to learn from.
     """
-    b = state.branches
+    b, people, units = state.branches, state.people, state.units
     perf = update_performance(state, p, policy)
+    if p.business_feedback > 0:
+        delta = at_branch(units.performance - p.business_base, people.unit, 0.0)
+        moved = np.flatnonzero(delta != 0)
+        if moved.size:
+            member = people.member[moved]
+            d = delta[moved]
+            m, w = moved[member], moved[~member]
+            people.commitment[m] = business_feedback(
+                people.commitment[m], d[member], p.business_feedback
+            )
+            for arr in (people.identification, people.anchor):
+                arr[w] = business_feedback(arr[w], d[~member], p.business_feedback)
     if policy.evaluation != "outcomes" or policy.fusion_mode not in LEARNING_MODES:
         return Events()
     ub = state.units.branch

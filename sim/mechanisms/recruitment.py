@@ -22,8 +22,9 @@ members (中国共产党发展党员工作细则, 2014) in four stages held by m
   week, admissions exactly when probation ends (so, with monthly meetings, monthly too).
 * **Capacity.** Development takes members' time. Each branch earns, every week,
   ``activist_rate * F_b / 52`` slots for taking on activists and ``develop_rate * F_b / 52``
-  slots for developing activists into probationary members, where ``F_b`` is its free hours
-  (capacity after paperwork, :mod:`.assessment`): a branch buried in paperwork develops fewer.
+  slots for developing activists into probationary members, where ``F_b`` is its
+  quality-weighted hours of organisational life (:func:`development_hours`; what paperwork
+  leaves, :mod:`.assessment`): a branch buried in paperwork develops fewer.
   Credit is banked up to one person (or one meeting's accrual, if more). At a meeting a branch
   promotes at most ``floor(credit)`` people at each step, chosen at random among its eligible
   candidates with weight ``o_j`` (outreach also raises the chance to be developed). So
@@ -37,8 +38,9 @@ members (中国共产党发展党员工作细则, 2014) in four stages held by m
 
 **Steady-state start.** At build time the pipeline is filled at the 2024 communique's ratios to
 members (applicants 21.4%, activists 10.6%, probationary members 2.1%, i.e. one year of
-admissions), spread over branches in proportion to their free hours and, within a branch, drawn
-among masses in proportion to their application weight. Activists get tenures from the
+admissions), spread over branches in proportion to their development hours and, within a
+branch, drawn among masses in proportion to their application weight (topped up from any
+branch where a branch has too few candidates). Activists get tenures from the
 steady-state distribution of the stage (exponential dropout before week 26, dropout plus
 promotion after); probationary members get tenures spread uniformly over the past year's
 meetings, so admissions and developments flow at their steady rates from the first month. The
@@ -54,14 +56,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.mechanisms.assessment import effective_life
+from sim.network import group_order
 from sim.organisation import join, online_pickup
 from sim.params import ModelParams, PolicyParams
+from sim.sampling import bernoulli_thinned, weighted_sample
 from sim.state import (
     ACTIVIST,
     APPLICANT,
     COMMUNITY,
+    NEVER,
     NO_STAGE,
-    PLATFORM,
     PROBATIONARY,
     RECRUIT_WINDOW,
     Events,
@@ -91,23 +96,6 @@ def application_chance(
     return np.minimum(rate * np.maximum(x - threshold, 0.0) * weight, 1.0)
 
 
-def bernoulli_thinned(chance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices i with independent draws ``u_i < chance_i``, for many small chances.
-
-    Exact thinning: with ``c = max(chance)``, a Binomial(n, c) number of indices is drawn
-    uniformly without replacement and each is kept with probability ``chance_i / c``. Each
-    index ends up kept with probability ``chance_i``, independently, at a cost of random draws
-    proportional to the expected number kept rather than to n.
-    """
-    top = float(chance.max()) if chance.size else 0.0
-    if top <= 0:
-        return np.empty(0, np.int64)
-    k = rng.binomial(chance.size, top)
-    pick = rng.choice(chance.size, k, replace=False) if k else np.empty(0, np.int64)
-    keep = rng.random(pick.size) * top < chance[pick]
-    return np.sort(pick[keep])
-
-
 def select_within_capacity(
     candidates: np.ndarray,
     branch: np.ndarray,
@@ -134,7 +122,7 @@ def select_within_capacity(
         return candidates, np.empty(0, np.int64)
     with np.errstate(divide="ignore"):
         keys = np.log(weight) - np.log(-np.log(rng.random(candidates.size)))
-    order = np.lexsort((-keys, branch))
+    order = group_order(branch, -keys)  # np.lexsort((-keys, branch)), faster
     b = branch[order]
     new_block = np.r_[True, b[1:] != b[:-1]]
     start = np.maximum.accumulate(np.where(new_block, np.arange(b.size), 0))
@@ -160,28 +148,28 @@ def _round_stochastic(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (base + (rng.random(x.size) < x - base)).astype(np.int64)
 
 
-def new_groups(people: People) -> np.ndarray:
-    """Whether each person belongs to the new strata or works on a platform."""
-    return people.new_strata | (people.sector == PLATFORM)
-
-
 def weights(people: People, p: ModelParams, policy: PolicyParams) -> tuple[np.ndarray, np.ndarray]:
     """(application weight y_j o_j, outreach weight o_j) of every person.
 
-    They depend only on age, sector and the new-strata flag: the model caches them until
-    someone moves to platform work.
+    They depend only on age, sector and the new-strata flag: the model caches them until one of
+    those changes (``people.version``).
     """
     youth = np.where(people.age <= 35, p.youth_odds, 1.0)
     reach = outreach_weight(
-        new_groups(people), p.outreach_base, policy.lever("new_strata_outreach")
+        people.new_groups(), p.outreach_base, policy.lever("new_strata_outreach")
     )
     return (youth * reach).astype(np.float32), reach
 
 
-def free_hours(state: State) -> np.ndarray:
-    """Hours a week each branch has after paperwork."""
-    b = state.branches
-    return np.maximum(b.capacity * (1.0 - b.burden), 0.0)
+def development_hours(state: State, p: ModelParams, policy: PolicyParams) -> np.ndarray:
+    """Hours a week each branch can give to developing members: its organisational life.
+
+    Development (talks with applicants, training activists, the branch committee's decisions)
+    happens in organisational life, weighted by its quality (ritual life develops less), so it
+    is one use of the branch's hours, not hours from nowhere, and paperwork crowds it out
+    through the same channel as everything else (fewer hours).
+    """
+    return effective_life(state.branches, p, policy.fusion_mode)
 
 
 # --------------------------------------------------------------------------- start
@@ -200,12 +188,13 @@ def initialise(
     b.credit_activist = rng.random(b.n)
     b.credit_develop = rng.random(b.n)
     members = float(people.member.sum())
-    free = free_hours(state)
+    free = development_hours(state, p, policy)
     if members == 0 or free.sum() <= 0:
         return
     masses = np.flatnonzero(~people.member)
     apply_w, _ = weights(people, p, policy)
-    like = apply_w[masses] * np.maximum(people.x[masses] - p.recruit_threshold, 0.0)
+    x = people.identification[masses]
+    like = apply_w[masses] * np.maximum(x - p.recruit_threshold, 0.0)
     dev = development_branch(state, masses)
     ok = (dev >= 0) & (like > 0)
     # branches with nobody to develop (online branches, empty pools) hold no stock
@@ -225,6 +214,18 @@ def initialise(
     # inside a branch: the first ranks are probationary, then activists, then applicants
     n_p, n_k = per_branch[PROBATIONARY][b_of], per_branch[ACTIVIST][b_of]
     stage = np.where(rank < n_p, PROBATIONARY, np.where(rank < n_p + n_k, ACTIVIST, APPLICANT))
+    # branches with fewer candidates than places leave places empty: top each stage up to its
+    # target from the candidates not chosen yet (by application weight, any branch)
+    rest = np.setdiff1d(masses[ok], chosen)
+    rest_like = like[np.searchsorted(masses, rest)]
+    extra_stage = []
+    for s, t in targets.items():
+        deficit = int(round(t * members)) - int(np.count_nonzero(stage == s))
+        extra_stage.append(np.full(max(deficit, 0), s, np.int8))
+    extra_stage = np.concatenate(extra_stage)
+    take = weighted_sample(rest_like, min(extra_stage.size, rest.size), rng)
+    chosen = np.concatenate([chosen, rest[take]])
+    stage = np.concatenate([stage, extra_stage[: take.size]])
     people.stage[chosen] = stage
     # tenures (weeks already spent in the stage at week 0)
     tenure = np.zeros(chosen.size)
@@ -316,7 +317,7 @@ def step(
     """
     people, b = state.people, state.branches
     opened_before = b.n
-    free = free_hours(state)
+    free = development_hours(state, p, policy)
     for name, rate in (("credit_activist", p.activist_rate), ("credit_develop", p.develop_rate)):
         accrual = rate * free / 52.0
         cap = np.maximum(1.0, p.meeting_every * accrual)  # bank up to one meeting's worth
@@ -354,7 +355,7 @@ def step(
         )
     # 5. new applications
     chance = application_chance(
-        people.x, np.float32(p.recruit_threshold), np.float32(p.apply_rate), apply_w
+        people.identification, np.float32(p.recruit_threshold), np.float32(p.apply_rate), apply_w
     )
     chance[people.member] = 0.0  # members (recruits of this week included)
     chance[pipe_all] = 0.0  # people in a stage, and who withdrew this week
@@ -398,7 +399,7 @@ def admit(
     if pids.size == 0:
         tally.window[:, slot] = 0
         return
-    new = new_groups(people)[pids]
+    new = people.new_groups()[pids]
     young = people.age[pids] <= 35
     tally.window[:, slot] = (pids.size, int(new.sum()), int(young.sum()))
     tally.totals += tally.window[:, slot]
@@ -413,7 +414,11 @@ def admit(
         branch[lost] = found
     people.member[pids] = True
     people.home_branch[pids] = branch
-    state.branches.recount(people, p.hours_base, p.hours_per_member)
+    people.commitment[pids] = people.identification[pids]  # a recruit's starting commitment
+    people.disposition[pids] = people.commitment[pids]
+    people.need_since[pids] = NEVER  # a need pending from before is not an own problem arising
+    people.life_week[pids] = week
+    state.branches.recount(people)
     at_work = at_branch(state.branches.kind, branch, COMMUNITY) != COMMUNITY
     people.dual_registered[pids] = at_work & (rng.random(pids.size) < policy.embedding)
 

@@ -1,39 +1,43 @@
-"""Sensing: branches sense the grassroots, committees allocate support (DESIGN §5.3).
+"""Sensing: branches and partnered organisations report, committees perceive and support
+(DESIGN §5.3, Appendix A; paper 1.3, 4.2).
 
 Paper 1.3 (基层"面"): the grassroots branch is "the front end of social sensing" (社会感知的
 前端), "the nerve endings of the whole party organisation" that perceive changes in the society
 they touch and feed the centre's decisions; 2 ("保持整个党组织系统对社会的敏感触觉、对信息的
-流畅传递") asks for a sensitive touch and a smooth flow of information.
+流畅传递") asks for a sensitive touch and a smooth flow of information; 4.2 asks the party to
+learn through social organisations what the groups they link want.
 
 Each week:
 
 1. **Observation.** A branch's constituency is the masses tied to its members on the layers
    open to them (work for unit and joint branches, residence for community branches and for
    dual-registered members, online for platform and online branches); its true need ``T_b`` is
-   the mean need there (ties counted with multiplicity): every member knows the needs of the
-   people around it. Only engaged members take the trouble to pass this on, so a branch with
-   no engaged member sends no report; a branch with one reports ``T_b`` plus report noise
-   ``N(0, model.sensing_noise)``, clipped to [0, 1].
-2. **Transmission.** Reports travel up ``d = model.levels - 1`` layers to the top committee,
-   taking ``model.sensing_delay`` weeks per layer, and lose fidelity at each layer (Williamson
-   1967, control loss): the committee sees
+   the mean need there (ties counted with multiplicity). Only engaged members pass it on, so a
+   branch without an engaged member reports nothing. A partnered social organisation reports
+   its members' mean need; it reaches the committees through the community branch of the
+   community it is based in (averaged with that branch's own report, or instead of it).
+   Reports carry noise ``N(0, model.sensing_noise)`` and are clipped to [0, 1].
+2. **Transmission and belief, layer by layer** (Williamson 1967, control loss). A branch's
+   report reaches its committee (the lowest level, street or township) after
+   ``model.sensing_delay`` weeks; every committee above hears from the committees below it, a
+   delay later, their picture: the member-weighted mean of their beliefs about what lies
+   under them. At each layer a share ``1 - alpha`` of what is sent is lost (``alpha =
+   policy.sensing_fidelity``) and replaced by what the receiving committee already thinks of
+   the sender, its preconception ``xi`` (drawn once around the mean of the first reports, with
+   the spread of real differences between communities, ``model.need_spread``, but unrelated to
+   them): the committee perceives ``alpha R + (1 - alpha) xi``. So control loss is a pure loss
+   and compounds with depth: the top's picture of a branch has passed ``d`` layers. Each
+   committee keeps a belief about each unit below it and moves it toward what it perceives at
+   ``model.belief_rate`` a week; a unit that sends nothing (a branch without engaged members:
+   a blind spot) drifts toward the preconception: its picture goes stale.
+3. **Allocation, top down.** Support hours (``model.support_hours`` per member) start at the
+   top; every committee splits what it has among the units below it (committees, then
+   branches): a share ``model.support_equal_share`` equally per member, the rest in proportion
+   to its belief about their need times their members. Support adds to the branch's service
+   (§5.4). Better sensing therefore puts support where needs are, which resolves more of them.
 
-       S_b = alpha^d * R_b + (1 - alpha^d) * prior,
-
-   ``alpha = policy.sensing_fidelity``. The prior is the committee's standing picture: the
-   mean of the first reports it received (a baseline survey, not updated), and a missing report
-   is read as the prior. With ``alpha < 1`` differences between branches fade on the way up and
-   the picture lags behind change. (A prior updated to the mean of current reports would act as
-   a shrinkage estimator and could make a lossy channel look better than a faithful one; the
-   fixed prior keeps control loss a pure loss.)
-3. **Allocation.** The committees distribute support hours, ``model.support_hours`` per member
-   of a branch, to branches in proportion to the need they see times the branch's size; support
-   adds to the branch's service hours.
-
-Outcome ``sensing_error``: the mean over branches with a constituency of ``|S_b - T_b|``,
-weighted by members (as ``burden`` is): the committee's picture against this week's truth. It
-adds up report noise, blind spots (a branch without engaged members reports nothing and is read
-as the prior, so a burdened, disengaged organisation senses worse), delay and control loss.
+Outcome ``sensing_error``: the member-weighted mean of ``|belief_b - T_b|`` (the lowest
+committees' beliefs against the truth) over branches with a constituency, blind spots included.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+import scipy.sparse as sp
 
 from sim.mechanisms.service import MemberReach, member_layers
 from sim.params import ModelParams, PolicyParams
@@ -126,30 +131,49 @@ def send_report(queue: deque, report: np.ndarray, delay: int) -> np.ndarray:
     return out[:n]
 
 
-def mean_report(reports: np.ndarray) -> float:
-    """Mean of the reports that exist (NaN: no report), 0 if there are none."""
-    finite = np.isfinite(reports)
-    return float(reports[finite].mean()) if finite.any() else 0.0
-
-
-def perceive(arrived: np.ndarray, prior: float, fidelity: float, layers: int) -> np.ndarray:
-    """What the top committee sees of each branch after control loss over ``layers`` layers.
-
-    A missing report (NaN) is read as the prior.
-    """
-    filled = np.where(np.isfinite(arrived), arrived, prior)
-    return control_loss(filled, prior, fidelity, layers)
-
-
-def allocate_support(seen: np.ndarray, size: np.ndarray, budget: float) -> np.ndarray:
-    """Support hours per branch, in proportion to seen need x size (by size if nothing seen)."""
-    weight = np.maximum(seen, 0.0) * size
+def allocate_support(
+    belief: np.ndarray, size: np.ndarray, budget: float, equal_share: float
+) -> np.ndarray:
+    """Support hours per branch: ``equal_share`` of the budget per member, the rest in
+    proportion to believed need x members (by members alone if no need is believed)."""
+    size = np.asarray(size, dtype=float)
+    members = size.sum()
+    if members <= 0 or budget <= 0:
+        return np.zeros(size.size)
+    weight = np.maximum(np.nan_to_num(belief), 0.0) * size
     total = weight.sum()
     if total <= 0:
-        weight, total = np.asarray(size, dtype=float), float(np.sum(size))
-    if total <= 0:
-        return np.zeros(seen.size)
-    return budget * weight / total
+        weight, total = size, members
+    return budget * (equal_share * size / members + (1.0 - equal_share) * weight / total)
+
+
+def org_reports(
+    members: sp.csr_array,
+    partnered: np.ndarray,
+    org_branch: np.ndarray,
+    need: np.ndarray,
+    n_branches: int,
+) -> np.ndarray:
+    """Per branch, the mean of the partnered organisations' reports that come through it.
+
+    Args:
+        members: People x organisations membership.
+        partnered: Per organisation, partnered with the party.
+        org_branch: Per organisation, the branch its reports go through (-1: none).
+        need: Per person, an unmet need.
+        n_branches: Number of branches.
+
+    Returns:
+        Mean need of the members of the reporting organisations, per branch (NaN: none).
+    """
+    size = np.asarray(members.sum(axis=0)).ravel()
+    ok = partnered & (org_branch >= 0) & (size > 0)
+    if not ok.any():
+        return np.full(n_branches, np.nan)
+    mean = (members.T @ need.astype(np.float32))[ok] / size[ok]
+    total = np.bincount(org_branch[ok], weights=mean, minlength=n_branches)
+    count = np.bincount(org_branch[ok], minlength=n_branches)
+    return mean_or_nan(total, count)
 
 
 def sensing_error(
@@ -164,6 +188,82 @@ def sensing_error(
     return float((gap * w).sum() / total)
 
 
+def preconceive(
+    belief: np.ndarray, preconception: np.ndarray, level: float, spread: float, rng
+) -> None:
+    """Give every unit not pictured yet a preconception around ``level`` (in place); its belief
+    starts there."""
+    fresh = np.isnan(preconception)
+    if fresh.any():
+        draw = np.exp(spread * rng.standard_normal(int(fresh.sum())) - spread**2 / 2)
+        preconception[fresh] = np.clip(level * draw, 0.0, 1.0)
+        belief[fresh] = preconception[fresh]
+
+
+def update_belief(
+    belief: np.ndarray,
+    preconception: np.ndarray,
+    arrived: np.ndarray,
+    fidelity: float,
+    rate: float,
+) -> np.ndarray:
+    """A committee's belief after this week's news, one layer of control loss on the way.
+
+    With a report: toward ``fidelity * report + (1 - fidelity) * preconception``; without one
+    (a blind spot): toward the preconception (the picture goes stale).
+    """
+    perceived = control_loss(arrived, preconception, fidelity, 1)
+    target = np.where(np.isfinite(perceived), perceived, preconception)
+    return belief + rate * (target - belief)
+
+
+def committee_members(b_committee: np.ndarray, members: np.ndarray, h) -> np.ndarray:
+    """Members under each committee: its branches' and, up the tree, its child committees'."""
+    out = np.bincount(b_committee, weights=members, minlength=h.committee_level.size)
+    for lv in range(int(h.committee_level.max(initial=0)), 0, -1):
+        at = np.flatnonzero(h.committee_level == lv)
+        np.add.at(out, h.committee_parent[at], out[at])
+    return out
+
+
+def committee_pictures(b, h, under: np.ndarray) -> np.ndarray:
+    """What each committee reports up: the member-weighted mean of its beliefs about its
+    branches (lowest level) or about its child committees (levels above), bottom-up."""
+    n = h.committee_level.size
+    w = np.nan_to_num(b.belief) * b.members
+    total = np.bincount(b.committee, weights=w, minlength=n)
+    for lv in range(int(h.committee_level.max(initial=0)), 0, -1):
+        at = np.flatnonzero(h.committee_level == lv)
+        np.add.at(total, h.committee_parent[at], np.nan_to_num(h.belief[at]) * under[at])
+    return np.divide(total, under, out=np.full(n, np.nan), where=under > 0)
+
+
+def allocate_down(b, h, under: np.ndarray, budget: float, equal_share: float) -> np.ndarray:
+    """Support hours per branch: each committee, from the top down, splits what it has among
+    its children (committees, then branches) by what it believes of them."""
+    n = h.committee_level.size
+    have = np.zeros(n)
+    top = h.committee_level == 0
+    have[top] = allocate_support(np.ones(int(top.sum())), under[top], budget, 1.0)
+    for lv in range(1, int(h.committee_level.max(initial=0)) + 1):
+        at = np.flatnonzero(h.committee_level == lv)
+        have[at] = _split(h.committee_parent[at], h.belief[at], under[at], have, equal_share)
+    return _split(b.committee, b.belief, b.members, have, equal_share)
+
+
+def _split(parent, belief, size, have, equal_share) -> np.ndarray:
+    """Each parent's hours over its children: equal per member, the rest by belief x members."""
+    n = have.size
+    size = np.asarray(size, dtype=float)
+    members = np.bincount(parent, weights=size, minlength=n)
+    weight = np.maximum(np.nan_to_num(belief), 0.0) * size
+    weights = np.bincount(parent, weights=weight, minlength=n)
+    by_need = np.divide(weight, weights[parent], out=np.zeros(size.size), where=weights[parent] > 0)
+    by_size = np.divide(size, members[parent], out=np.zeros(size.size), where=members[parent] > 0)
+    by_need = np.where(weights[parent] > 0, by_need, by_size)
+    return have[parent] * (equal_share * by_size + (1.0 - equal_share) * by_need)
+
+
 def step(
     state: State,
     p: ModelParams,
@@ -171,15 +271,17 @@ def step(
     rng: np.random.Generator,
     reach: MemberReach,
 ) -> Events:
-    """Branches report the need they see; the committees perceive it and allocate support.
+    """Branches and partnered organisations report; every committee updates its beliefs about
+    the units below it; support goes down the hierarchy by what each committee believes.
 
-    Writes the branches' ``true_need``, ``reporting``, ``seen_need`` and ``support`` (added to
-    their ``service``), the reports in transit and the committees' prior and error.
+    Writes the branches' ``true_need``, ``reporting``, ``preconception``, ``belief`` and
+    ``support``, the committees' ``belief`` and ``preconception``, the reports in transit and
+    the error of the committees' picture of the branches.
     """
-    people, b, h = state.people, state.branches, state.hierarchy
-    depth = p.levels - 1
+    people, b, h, orgs = state.people, state.branches, state.hierarchy, state.orgs
+    alpha, rate = policy.sensing_fidelity, p.belief_rate
     ids = reach.ids  # the members whose ties the reach operator holds
-    engaged = (people.home_branch[ids] >= 0) & (people.x[ids] > p.engaged_level)
+    engaged = (people.home_branch[ids] >= 0) & (people.commitment[ids] > p.engaged_level)
     needy, ties, reporters = branch_need(
         reach,
         people.home_branch,
@@ -191,14 +293,32 @@ def step(
     )
     b.true_need = mean_or_nan(needy, ties)
     b.reporting = reporters > 0
-    seen = np.where(b.reporting, b.true_need, np.nan)
+    own = np.where(b.reporting, b.true_need, np.nan)
+    via_orgs = org_reports(
+        orgs.members, orgs.partnered, h.community_branch[orgs.community], people.need, b.n
+    )
+    both = np.isfinite(own) & np.isfinite(via_orgs)
+    seen = np.where(both, (own + via_orgs) / 2, np.where(np.isfinite(own), own, via_orgs))
     report = noisy_report(seen, p.sensing_noise, rng)
-    arrived = send_report(h.reports, report, p.sensing_delay * depth)
-    if h.prior is None:  # the committee's baseline picture: its first reports
-        h.prior = mean_report(arrived)
-    b.seen_need = perceive(arrived, h.prior, policy.sensing_fidelity, depth)
+    # the lowest committees hear from their branches, one layer and one delay away
+    arrived = send_report(h.reports, report, p.sensing_delay)
+    finite = arrived[np.isfinite(arrived)]
+    # the level a new branch's preconception starts from: this week's reports, else what the
+    # committees already believe, else nothing heard yet at all (0)
+    known = b.belief[np.isfinite(b.belief)] if b.n else b.belief
+    level = float(finite.mean()) if finite.size else float(known.mean()) if known.size else 0.0
+    preconceive(b.belief, b.preconception, level, p.need_spread, rng)
+    b.belief = update_belief(b.belief, b.preconception, arrived, alpha, rate)
+    # committees above hear from the committees below (their picture), a layer and a delay up
+    under = committee_members(b.committee, b.members, h)
+    if h.belief is None:
+        h.belief = np.full(h.committee_level.size, np.nan)
+        h.preconception = np.full(h.committee_level.size, np.nan)
+    preconceive(h.belief, h.preconception, level, p.need_spread, rng)
+    pictures = committee_pictures(b, h, under)
+    heard = send_report(h.committee_reports, pictures, p.sensing_delay)
+    h.belief = update_belief(h.belief, h.preconception, heard, alpha, rate)
     budget = p.support_hours * float(b.members.sum())
-    b.support = allocate_support(b.seen_need, b.members, budget)
-    b.service = b.service + b.support
-    h.sensing_error = sensing_error(b.seen_need, np.nan_to_num(b.true_need), ties > 0, b.members)
+    b.support = allocate_down(b, h, under, budget, p.support_equal_share)
+    h.sensing_error = sensing_error(b.belief, np.nan_to_num(b.true_need), ties > 0, b.members)
     return Events()

@@ -1,18 +1,30 @@
 """Service and image: members reach people with needs on the layers open to them (DESIGN §5.4).
 
 Paper 1.3 calls the grassroots branch the party's "image output terminal" and 4.3 asks for care
-and service for the masses. Each engaged member spends the service hours their branch has left
-after paperwork on the layer where the branch lives (work for unit and joint branches,
-residence for community branches, online for platform and online branches), and a
-dual-registered member adds community hours on the residence layer. A member's hours are spread
-evenly over its ties on that layer, so the pressure on a person ``j`` is
+and service for the masses. Needs (急难愁盼) arise at each person's own rate (communities
+differ; platform workers have more) and end without the party at ``model.need_lapse`` a week.
+The branch's service hours (its own, after paperwork and integration work, plus the support the
+committees allocated, §5.3) are shared among its engaged members; a branch without an engaged
+member goes through the motions, its members giving the hours as formalistic contacts, so no
+hour goes undelivered. Each member spends its share on the layer
+where the branch lives (work for unit and joint branches, residence for community branches,
+online for platform and online branches). A dual-registered member gives a share
+``model.dual_share`` of those same hours in the residential community instead (the hours move,
+they are not added). A member's hours are spread evenly over its ties on a layer, so the
+pressure on a person ``j`` is
 
     s_j = sum over layers l, members i tied to j on l of  h_il / deg_l(i).
 
 A need of ``j`` is resolved this week with probability ``1 - exp(-k s_j)``; a resolved need
 raises identification by ``a_s (1 - x_j)``. Contacts from a formalistic branch (paperwork share
 above ``formalism_level``) resolve nothing and lower identification by ``a_f x_j``. Private
-needs (family, work) are answered only as far as care service (openness) reaches them.
+needs (family, work) are answered only as far as care service (openness) reaches them. A mass
+judges the party as a whole from the members it meets: the mean identification of the members
+met is recorded for open activities (§5.5).
+
+Coverage (DESIGN §6): a mass tied, on a layer open to the member, to a member with a branch is
+inside some branch's constituency (``covered``); a mass reached by real service keeps counting
+as effectively covered for ``COVERAGE_WEEKS`` weeks (``last_reached``).
 
 Pressure is computed from the members' rows of each layer (transposed), so the cost scales with
 the members' ties, not with the whole network.
@@ -117,31 +129,47 @@ def member_layers(kind: np.ndarray, dual: np.ndarray) -> dict[str, np.ndarray]:
 def member_sending(
     people: People, b: Branches, p: ModelParams, ids: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """What each member sends on each layer: (real hours, formal hours, hours x view).
+    """What each member sends on each layer: real hours, formal hours, hours x view, presence.
 
     Args:
-        people: the people (their branches, dual registration and views).
-        b: the branches (their service hours, members, burden and kind).
+        people: the people (their branches, dual registration, commitment, identification).
+        b: the branches (their service and support hours, members, burden and kind).
         p: model parameters.
         ids: the members, in the order of the reach operator.
+
+    Returns:
+        Per layer, a (members x 4) array: real service hours, formalistic hours, hours times
+        the member's identification, and 1 for a member with a branch (for coverage). Every
+        service and support hour of a branch with members is sent by someone.
     """
     hb = people.home_branch[ids]
-    engaged = (hb >= 0) & (people.x[ids] > p.engaged_level)
-    size = at_branch(b.members, hb)
-    per_member = np.divide(at_branch(b.service, hb), size, out=np.zeros(ids.size), where=size > 0)
-    hours = per_member * engaged
-    formal = at_branch(b.burden, hb) > p.formalism_level
-    # a dual-registered member's community hours come on top (dual_hours), not from the branch
-    on = member_layers(at_branch(b.kind, hb, -1), np.zeros(ids.size, bool))
-    dual = p.dual_hours * (engaged & people.dual_registered[ids])
-    view = people.x[ids]
+    has = hb >= 0
+    engaged = has & (people.commitment[ids] > p.engaged_level)
+    # the branch's service hours are given by its engaged members; a branch without any goes
+    # through the motions: its members give the hours as formalistic contacts (no hour is lost)
+    n_engaged = np.bincount(hb[engaged], minlength=b.n).astype(float)
+    none_engaged = at_branch(n_engaged, hb) == 0
+    doers = np.where(none_engaged, at_branch(b.members, hb), at_branch(n_engaged, hb))
+    gives = has & (engaged | none_engaged)
+    hours = at_branch(b.service + b.support, hb)
+    hours = np.divide(hours, doers, out=np.zeros(ids.size), where=doers > 0) * gives
+    formal = (at_branch(b.burden, hb) > p.formalism_level) | none_engaged
+    dual = people.dual_registered[ids] & has
+    on = member_layers(at_branch(b.kind, hb, -1), dual)
+    home_layer = member_layers(at_branch(b.kind, hb, -1), np.zeros(ids.size, bool))
+    # a dual-registered member moves a share of its hours to the community (unless the
+    # branch already lives there)
+    moved = np.where(dual & ~home_layer["residence"], p.dual_share, 0.0) * hours
+    view = people.identification[ids]
+    present = has.astype(float)
     sending = {}
     for layer, mask in on.items():
-        real = hours * (mask & ~formal)
         if layer == "residence":
-            real = real + dual
-        form = hours * (mask & formal)
-        sending[layer] = np.column_stack([real, form, (real + form) * view])
+            h = np.where(home_layer["residence"], hours, moved)
+        else:
+            h = (hours - moved) * home_layer[layer]
+        real, form = h * ~formal, h * formal
+        sending[layer] = np.column_stack([real, form, (real + form) * view, present * mask])
     return sending
 
 
@@ -150,6 +178,7 @@ def step(
     p: ModelParams,
     policy: PolicyParams,
     rng: np.random.Generator,
+    week: int,
     reach: MemberReach,
     bridge: OrgBridge,
 ) -> Events:
@@ -161,11 +190,11 @@ def step(
     n = people.n
     mass = ~people.member
     u = rng.random((3, n), dtype=np.float32)
-    fresh = mass & ~people.need & (u[0] < p.need_rate)  # members: own problems in §5.6
+    fresh = mass & ~people.need & (u[0] < people.need_rate)  # members: own problems in §5.6
     people.need |= fresh
     # a new need's kind (private or public) reuses the uniform that created it
     people.private_need = np.where(
-        fresh, u[0] < p.need_rate * p.private_need_share, people.private_need
+        fresh, u[0] < people.need_rate * p.private_need_share, people.private_need
     )
     sending = member_sending(people, state.branches, p, reach.ids)
     got = reach.deliver(sending)
@@ -182,13 +211,15 @@ def step(
     formal_contact = mass & (u[2] < -np.expm1(-p.service_rate * formal))
     unmet = mass & people.need & ~served
     keep = np.float32(1.0) - np.float32(p.unmet_need_loss) * unmet
-    for arr in (people.x, people.x0):  # direct experience moves a person's own anchor too
+    for arr in (people.identification, people.anchor):  # experience moves the anchor too
         arr[:] = image_update(arr, served, formal_contact, p.service_gain, p.formalism_loss)
         arr *= keep
     people.need &= ~served
     # needs also end without the party (solved elsewhere, or given up): no trust gained
     people.need &= ~(mass & (u[0] > 1.0 - p.need_lapse))
-    people.reached = real > 0
+    people.reached = mass & (real > 0)
+    people.last_reached[people.reached] = week
+    people.covered = mass & (got[:, 3] > 0)
     total = real + formal
     people.met = total > 0
     people.met_view = np.divide(view_sum, total, out=np.zeros(n), where=people.met)

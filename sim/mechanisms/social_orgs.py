@@ -1,4 +1,4 @@
-"""Social organisations as bridges between branches and the masses (DESIGN §5.9, paper 4.2).
+"""Social organisations as bridges between branches and the masses (DESIGN §5.10, paper 4.2).
 
 Paper 4.2 (调动社会组织) asks the party to build its network inside other organisations, to learn
 through them what the groups they link want, and to be able to call on them in routine

@@ -35,6 +35,20 @@ CASES: dict[str, list[str]] = {
     "fusion": ["policy=fusion"],
     "platform_shift": ["model.platform_shift=0.1", "model.social_change_every=4"],
     "crisis": ["model.crisis_start=40", "model.crisis_weeks=8"],
+    "crisis_or_rule": ["model.crisis_start=40", "model.crisis_weeks=8", "model.peer_rule=or"],
+    "four_dimensions": [
+        "policy=subject",
+        "policy.coverage=0.95",
+        "policy.platform_coverage=0.95",
+        "policy.online_branches=0.95",
+        "policy.embedding=0.8",
+        "policy.mutual_recognition=true",
+        "policy.responsiveness=0.7",
+        "policy.fusion_mode=integrated",
+        "policy.integration_effort=0.3",
+        "policy.evaluation=outcomes",
+        "policy.openness=0.8",
+    ],
 }
 
 
