@@ -215,8 +215,9 @@ class ModelParams(Params):
     member_odds_rural: float = spec(0.8, "relative odds of membership in rural villages", 0, 100)
     member_unit_spread: float = spec(
         2.0,
-        "sd of the log of a work unit's own membership density (members cluster in some "
-        "units, e.g. state-owned enterprises, and are rare in others)",
+        "sd of the log of a traditional work unit's own membership density (members cluster "
+        "in some units, e.g. state-owned enterprises, and are rare in others; platform "
+        "organisations have none)",
         0,
         5,
     )

@@ -160,6 +160,10 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     )
     spread = p.member_unit_spread
     density = np.exp(spread * rng.standard_normal(next_unit) - spread**2 / 2)
+    # Clustering is a feature of traditional units (a state-owned firm's dense membership);
+    # platform workers are dispersed, and a small world has only a few platform organisations,
+    # so a drawn density there would make the platform's whole membership all-or-nothing.
+    density[unit_sector == PLATFORM] = 1.0
     weight = odds[sector] * np.where(unit >= 0, density[np.maximum(unit, 0)], 1.0)
     n_members = int(round(p.member_share * n))
     member = np.zeros(n, bool)
