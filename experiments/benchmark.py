@@ -89,8 +89,8 @@ def bare_kernel_seconds(model: PartyBuildingModel) -> float:
     """Two sparse mat-vecs and a threshold update on the model's influence network."""
     a = model.ops.influence.adjacency
     deg = np.maximum(model.ops.influence.degree, 1).astype(np.float32)
-    x = model.people.x.copy()
-    theta = model.people.threshold.astype(np.float32)
+    x = model.state.people.identification.copy()
+    theta = model.state.people.threshold.astype(np.float32)
     active = (np.random.default_rng(0).random(x.size) < 0.1).astype(np.float32)
 
     def kernel() -> None:
@@ -130,7 +130,10 @@ def naive_loop_ns(model: PartyBuildingModel, sample: int = 20_000) -> float:
     sub = a[:n][:, :n].tocsr()
     m = mesa.Model(rng=0)
     agents = [
-        _NaiveAgent(m, float(model.people.x[i]), float(model.people.threshold[i])) for i in range(n)
+        _NaiveAgent(
+            m, float(model.state.people.identification[i]), float(model.state.people.threshold[i])
+        )
+        for i in range(n)
     ]
     for i, ag in enumerate(agents):
         ag.neighbours = [agents[j] for j in sub.indices[sub.indptr[i] : sub.indptr[i + 1]]]
@@ -142,7 +145,7 @@ def naive_loop_ns(model: PartyBuildingModel, sample: int = 20_000) -> float:
 def step_seconds(model: PartyBuildingModel) -> tuple[float, float]:
     """(ordinary week, week with a call) in seconds, best of three, after a warm-up."""
     model.run_for(3)  # warm caches
-    n = model.people.n
+    n = model.state.people.n
     calls = 3 if n >= 2_000_000 else 10 if n >= 500_000 else 30
     plain = best_time(model.step, calls)
     switch_call_on(model)
