@@ -76,7 +76,8 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"usage error: {message} (usage: {self.format_usage().strip()})\n")
+        usage = " ".join(self.format_usage().split()[1:])  # one line, without "usage:"
+        self.exit(EXIT_USAGE, f"usage error: {message} (usage: {usage})\n")
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
