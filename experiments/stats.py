@@ -318,7 +318,7 @@ def precision_line(paired: pd.DataFrame) -> str:
     ok = int(rows["sufficient"].sum())
     low, high = rows["half_width"].min(), rows["half_width"].max()
     line = (
-        f"{len(rows)} headline differences: {LEVEL:.0%} CI half-width {low:.3g}-{high:.3g}; "
+        f"{len(rows)} headline differences: {LEVEL:.0%} CI half-width {low:.4f}-{high:.4f}; "
         f"seeds suffice for {ok} of {len(rows)} (target: half-width <= {TARGET_HALF_WIDTH:g}"
         f" or <= {TARGET_RELATIVE:g} x the difference)"
     )

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from experiments.figures.lang import tr
 from experiments.figures.metrics import SHARES, label, run_metrics
-from experiments.figures.panels import heatmap, line_panel, paired_by_group
+from experiments.figures.panels import heatmap, keep_visible_span, line_panel, paired_by_group
 from experiments.figures.registry import Drawing, caption, figure
 from experiments.provenance import ExperimentRecord
 from experiments.stats import clip_shares, summarise
@@ -131,6 +131,7 @@ def openness_lines(record: ExperimentRecord) -> Drawing:
         axes[row, 0].set_ylabel(label(name))
         line_panel(axes[row, 1], paired, "openness", name, lines, "platform_shift", dodge)
         axes[row, 1].axhline(0, color="0.35", linewidth=0.8)
+        keep_visible_span(axes[row, 1])
         axes[row, 1].set_ylabel(tr("difference from {ref}\n(paired by seed)", ref=ref))
     axes[0, 0].set_title(tr("Level"))
     axes[0, 1].set_title(tr("Difference from {ref}", ref=ref))

@@ -99,6 +99,19 @@ def dot_panel(
     ax.set_title(tr("Level"))
 
 
+#: Smallest vertical span of a difference panel: a difference that is exactly 0 for every
+#: seed would otherwise be drawn on an axis of rounding noise (1e-15).
+MIN_DIFFERENCE_SPAN = 0.002
+
+
+def keep_visible_span(ax: Axes, minimum: float = MIN_DIFFERENCE_SPAN) -> None:
+    """Widen a difference axis whose data span less than ``minimum``, around their middle."""
+    low, high = ax.get_ylim()
+    if high - low < minimum:
+        middle = (low + high) / 2
+        ax.set_ylim(middle - minimum / 2, middle + minimum / 2)
+
+
 def paired_differences(
     metrics: pd.DataFrame, by: Sequence[str], is_reference: Callable[[pd.DataFrame], pd.Series]
 ) -> pd.DataFrame:
@@ -153,6 +166,7 @@ def difference_panel(
     ax.set_xticks(np.arange(len(others)), others, rotation=20)
     ax.set_xlim(-0.5, len(others) - 0.3)
     ax.margins(y=0.15)
+    keep_visible_span(ax)
     ax.grid(True, axis="y")
     ax.set_ylabel(tr("difference from {ref}\n(paired by seed)", ref=reference))
     ax.set_title(tr("Difference from {ref}", ref=reference))

@@ -132,11 +132,12 @@ def caption(
 
 
 def _warn_in_figure(fig: Figure, warnings: Sequence[str]) -> None:
-    """Print the crisis-horizon warnings on the figure itself, in red at the bottom."""
+    """Print the crisis-horizon warnings on the figure itself, in red at the bottom (as its
+    x super-label, so that the layout makes room for it)."""
     lines = [w.removeprefix("warning: ") for w in warnings if "crisis call" in w]
     if lines:
-        text = "\n".join(textwrap.wrap(f"{tr('Warning')}: " + "; ".join(lines), 150))
-        fig.text(0.5, 0.0, text, ha="center", va="bottom", color="#b00020", fontsize="small")
+        text = textwrap.fill(f"{tr('Warning')}: " + "; ".join(lines), 150)
+        fig.supxlabel(text, color="#b00020", fontsize="small")
 
 
 def draw(name: str, record: ExperimentRecord, lang: str = "en") -> Drawing:
@@ -161,7 +162,9 @@ def draw(name: str, record: ExperimentRecord, lang: str = "en") -> Drawing:
         rc = font_rc(lang, record.scenarios)
         with style.context(STYLE), rc_context(rc):
             drawing = function(record)
-            drawing.figure.suptitle("\n".join(textwrap.wrap(drawing.caption, 130)))
+            # keep "[0, 1]" on one line of the wrapped title
+            title = textwrap.fill(drawing.caption.replace("[0, 1]", "[0,\u00a01]"), 130)
+            drawing.figure.suptitle(title.replace("\u00a0", " "))
             _warn_in_figure(drawing.figure, record.warnings)
     summary = drawing.summary.assign(kind="level")
     headline = drawing.headline

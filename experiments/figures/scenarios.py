@@ -12,6 +12,7 @@ from experiments.figures.panels import (
     colours,
     difference_panel,
     dot_panel,
+    keep_visible_span,
     paired_differences,
     reference_of,
 )
@@ -65,7 +66,7 @@ def scenario_bars(record: ExperimentRecord) -> Drawing:
     order = record.scenarios
     summary, paired, diffs, ref = scenario_comparison(record, metrics, names, order)
     fig = Figure(figsize=(11, 3.8), layout="constrained")
-    axes = fig.subplots(1, 4, width_ratios=[len(order), max(1, len(order) - 1)] * 2)
+    axes = fig.subplots(1, 4, width_ratios=[len(order), max(2, len(order) - 1)] * 2)
     for k, metric in enumerate(names):
         dot_panel(axes[2 * k], summary, metric, order, points=metrics)
         if paired is not None:
@@ -142,6 +143,7 @@ def social_change_series(record: ExperimentRecord) -> Drawing:
                 linewidth=0,
             )
             ax.grid(True)
+            keep_visible_span(ax)
             if row == 0:
                 ax.set_title(tr("{scenario} - {ref}", scenario=scenario, ref=ref))
     axes[0, 0].set_title(tr("Levels, all scenarios"))

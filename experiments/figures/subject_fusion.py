@@ -14,7 +14,12 @@ from matplotlib.figure import Figure
 
 from experiments.figures.lang import tr
 from experiments.figures.metrics import SHARES, label, run_metrics
-from experiments.figures.panels import error_bars, line_panel, paired_by_group
+from experiments.figures.panels import (
+    error_bars,
+    keep_visible_span,
+    line_panel,
+    paired_by_group,
+)
 from experiments.figures.registry import Drawing, caption, figure
 from experiments.provenance import ExperimentRecord
 from experiments.stats import clip_shares, paired_summary, summarise
@@ -97,7 +102,7 @@ def escalation_grid(record: ExperimentRecord) -> Drawing:
     }
     span = float(np.ptp(metrics["escalation"].to_numpy(float))) or 1.0
     dodge = 0.012 * span
-    fig = Figure(figsize=(14, 6.5), layout="constrained")
+    fig = Figure(figsize=(15, 6.5), layout="constrained")
     axes = fig.subplots(2, 4, sharex=True)
     separate = ASSESSMENT_VARIANTS[(False, False)]
     for row, metric in enumerate(("burden", "cohesion")):
@@ -113,6 +118,7 @@ def escalation_grid(record: ExperimentRecord) -> Drawing:
             line_panel(ax, table, "escalation", metric, lines, by, dodge=dodge)
             if col % 2:
                 ax.axhline(0, color="0.35", linewidth=0.8)
+                keep_visible_span(ax)
                 ax.set_ylabel(
                     tr("difference from {ref}\n(paired by seed)", ref=f"escalation {lowest:g}")
                 )
@@ -133,7 +139,7 @@ def escalation_grid(record: ExperimentRecord) -> Drawing:
 def _mode_dots(ax: Axes, paired: pd.DataFrame, name: str, modes: list[str], effort: float) -> None:
     """Paired changes of one metric per mode, by traces and by outcomes, dodged side by side."""
     for k, (evaluation, colour, marker) in enumerate(
-        (("traces", "0.35", "o"), ("outcomes", "C2", "D"))
+        (("traces", "0.45", "o"), ("outcomes", "0.05", "D"))
     ):
         rows = paired[(paired["metric"] == name) & (paired["evaluation"] == evaluation)]
         rows = rows.set_index("mode").reindex(modes)
@@ -148,6 +154,7 @@ def _mode_dots(ax: Axes, paired: pd.DataFrame, name: str, modes: list[str], effo
             label=tr("evaluated by {evaluation}", evaluation=tr(evaluation)),
         )
     ax.axhline(0, color="black", linewidth=0.8)
+    keep_visible_span(ax)
     ax.set_xticks(np.arange(len(modes)), [FUSION_MODES[m] for m in modes], fontsize="small")
     ax.set_xlim(-0.6, len(modes) - 0.4)
     ax.margins(y=0.15)
@@ -215,7 +222,7 @@ def fusion_modes(record: ExperimentRecord) -> Drawing:
                 },
                 "outcomes": {
                     "label": tr("evaluated by {evaluation}", evaluation=tr("outcomes")),
-                    "color": "C2",
+                    "color": "0.15",
                     "linestyle": "--",
                     "marker": "D",
                 },
@@ -234,9 +241,8 @@ def fusion_modes(record: ExperimentRecord) -> Drawing:
                     )
                 ax.set_title(FUSION_MODES[mode].replace("\n", " "))
             if col == 0:
-                ax.set_ylabel(label(name))
-            if row == 1:
-                ax.set_xlabel(tr("Integration effort B (policy.integration_effort)"))
+                ax.set_ylabel(label(name), fontsize="small")
+    bottom.supxlabel(tr("Integration effort B (policy.integration_effort)"), fontsize="medium")
     handles, labels = [], []
     for ax in grid.ravel():
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
