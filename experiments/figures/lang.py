@@ -78,6 +78,34 @@ ZH: dict[str, str] = {
     "no social change": "无社会变迁",
     "{share:.0%} of stable workers a year": "每年{share:.0%}稳定就业者",
     "Warning": "警告",
+    # heatmaps (coverage_embedding)
+    "Cohesion (mean member commitment, final year)": "凝聚力（党员平均投入，最后一年）",
+    "Mobilization (peak share of people active in the call)": "动员（号召期间参与者比例峰值）",
+    "Floating gap (formal - effective coverage, final year)": (
+        "悬浮差（形式覆盖 - 有效覆盖，最后一年）"
+    ),
+    "Cohesion": "凝聚力",
+    "Mobilization": "动员",
+    "Floating gap": "悬浮差",
+    "cell": "单元",
+    # time series (social_change)
+    "Floating members\n(share without a branch)": "流动党员\n（无所属支部比例）",
+    "Floating gap\n(formal - effective coverage)": "悬浮差\n（形式覆盖 - 有效覆盖）",
+    "Cohesion\n(mean member commitment)": "凝聚力\n（党员平均投入）",
+    "Effective coverage\n(share of masses reached)": "有效覆盖\n（触达群众比例）",
+    "Identification\n(masses' mean)": "认同\n（群众平均）",
+    "New strata and platform workers\n(share of recruits, last year)": (
+        "新阶层与平台劳动者\n（新党员中占比，最近一年）"
+    ),
+    # assessment variants and fusion modes
+    "separate tables (default)": "各部门分别考核（默认）",
+    "unified table": "一表统管",
+    "simplified downward": "越往下越简化",
+    "unified + simplified": "一表统管 + 向下简化",
+    "narrowed\n(paperwork)": "窄化\n（台账）",
+    "isolated\n(two skins)": "两张皮",
+    "integrated": "融合",
+    "generalized\n(replaces business)": "泛化\n（取代业务）",
     "the crisis call does not end within the run": "号召期未在运行期内结束",
 }
 

@@ -97,7 +97,7 @@ def escalation_grid(record: ExperimentRecord) -> Drawing:
         for i, lv in enumerate(depths)
     }
     by_variant = {
-        name: {"label": name, "color": f"C{i}", "linestyle": "-" if i == 0 else "--"}
+        name: {"label": tr(name), "color": f"C{i}", "linestyle": "-" if i == 0 else "--"}
         for i, name in enumerate(ASSESSMENT_VARIANTS.values())
     }
     span = float(np.ptp(metrics["escalation"].to_numpy(float))) or 1.0
@@ -155,7 +155,7 @@ def _mode_dots(ax: Axes, paired: pd.DataFrame, name: str, modes: list[str], effo
         )
     ax.axhline(0, color="black", linewidth=0.8)
     keep_visible_span(ax)
-    ax.set_xticks(np.arange(len(modes)), [FUSION_MODES[m] for m in modes], fontsize="small")
+    ax.set_xticks(np.arange(len(modes)), [tr(FUSION_MODES[m]) for m in modes], fontsize="small")
     ax.set_xlim(-0.6, len(modes) - 0.4)
     ax.margins(y=0.15)
     ax.set_ylabel(tr("difference from {ref}\n(paired by seed)", ref="isolated"))
@@ -239,7 +239,7 @@ def fusion_modes(record: ExperimentRecord) -> Drawing:
                         textcoords="offset points",
                         fontsize="x-small",
                     )
-                ax.set_title(FUSION_MODES[mode].replace("\n", " "))
+                ax.set_title(tr(FUSION_MODES[mode]).replace("\n", " "))
             if col == 0:
                 ax.set_ylabel(label(name), fontsize="small")
     bottom.supxlabel(tr("Integration effort B (policy.integration_effort)"), fontsize="medium")
@@ -249,6 +249,6 @@ def fusion_modes(record: ExperimentRecord) -> Drawing:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    bottom.legend(handles, labels, loc="outside lower center", ncol=2)
+    grid[0, -1].legend(handles, labels, loc="best", fontsize="x-small")
     text = caption(record, f"isolated by traces at effort {bar_effort:g}", "condition")
     return Drawing(fig, summary, text, paired)
