@@ -256,6 +256,7 @@ def test_style_file_settings():
         "pdf.fonttype:         42",
         "ps.fonttype:          42",
         "savefig.dpi:          300",
+        "font.family:          DejaVu Sans, Noto Sans CJK SC",
     ):
         assert line in text
 
