@@ -147,6 +147,7 @@ def test_differences_from_the_reference_are_paired_by_seed_with_precision(root):
     row = diff.loc["cohesion"]
     assert row["scenario"] == "coverage" and row["mean"] == pytest.approx(0.1)
     assert row["half_width"] == pytest.approx(0.0, abs=1e-12) and bool(row["sufficient"])
+    assert np.isnan(row["d_z"])  # every seed differs by exactly 0.1: no spread to scale by
     # the unpaired level intervals of the same runs are wide: pairing is what the panel shows
     level = drawing.summary[drawing.summary["kind"] == "level"]
     assert (level["half_width"] > 0.3).all()
@@ -418,6 +419,9 @@ def test_sweep_figures_read_their_levers_from_the_files(root, name):
     colourbars = [ax for ax in drawing.figure.axes if ax.get_label() == "<colorbar>"]
     assert all(ax.get_ylabel() for ax in colourbars)
     assert len(colourbars) == (6 if name == "coverage_embedding_heatmaps" else 0)
+    chinese = draw(name, record, lang="zh").figure
+    labels = [ax.get_ylabel() + ax.get_xlabel() + ax.get_title() for ax in chinese.axes]
+    assert any(figure_lang.has_cjk([text]) for text in labels)
     if name == "fusion_modes":  # the closed-form peak uses the recorded b1 = 0.6, not today's 0.8
         texts = [t.get_text() for ax in drawing.figure.axes for t in ax.texts]
         assert "closed-form peak b1/(2 b2) = 0.30" in texts

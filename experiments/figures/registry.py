@@ -166,7 +166,8 @@ def draw(name: str, record: ExperimentRecord, lang: str = "en") -> Drawing:
             title = textwrap.fill(drawing.caption.replace("[0, 1]", "[0,\u00a01]"), 130)
             drawing.figure.suptitle(title.replace("\u00a0", " "))
             _warn_in_figure(drawing.figure, record.warnings)
-    summary = drawing.summary.assign(kind="level")
+    # d_z standardises a paired difference; for a level it would mean nothing
+    summary = drawing.summary.drop(columns=["d_z"], errors="ignore").assign(kind="level")
     headline = drawing.headline
     if headline is not None and not headline.empty:
         headline = precision(headline).assign(kind="difference")
