@@ -229,10 +229,11 @@ def cohens_dz(iv: Interval) -> float:
         iv: The interval of per-seed differences (:func:`paired_difference`).
 
     Returns:
-        ``mean / sd``; NaN with fewer than two pairs or no spread (then every pair agrees and a
-        standardised size is undefined, not infinite).
+        ``mean / sd``; NaN with fewer than two pairs or no spread beyond rounding (then every
+        pair agrees and a standardised size is undefined, not infinite).
     """
-    if iv.n < 2 or not np.isfinite(iv.sd) or iv.sd == 0:
+    # a spread of rounding noise (differences equal to the last bit) counts as none
+    if iv.n < 2 or not np.isfinite(iv.sd) or iv.sd <= 1e-12 * max(1.0, abs(iv.mean)):
         return float("nan")
     return iv.mean / iv.sd
 
