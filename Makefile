@@ -3,13 +3,16 @@
 #   make test   lint and every test (what CI runs)
 #   make check  lint and the fast tests: no slow (multi-second model runs) or browser tests
 #   make app    the interactive explorer on http://127.0.0.1:8765 (this machine only)
+#   make figures  redraw every experiment's figures from the results in the output root
+#                 ($SIM_OUTPUT_ROOT or outputs; FIGURE_LANG=zh for Chinese labels)
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXPERIMENT ?= default
+FIGURE_LANG ?= en
 
-.PHONY: venv install run test check lint bench clean app
+.PHONY: venv install run test check lint bench clean app figures
 
 venv: $(PY)
 
@@ -42,6 +45,10 @@ $(STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	$(PY) -m experiments.run -m experiment=$(EXPERIMENT)
 	$(PY) -m experiments.figures $(EXPERIMENT)
+
+# Redraw all figures from existing results (never simulates).
+figures: $(STAMP)
+	$(PY) -m experiments.figures --all --lang $(FIGURE_LANG)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

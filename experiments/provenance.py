@@ -184,11 +184,11 @@ class ExperimentRecord:
 
         Returns:
             E.g. ``"smoke: mean and 95% CI of the mean over 2 seeds per scenario (500 people,
-            30 weeks)"``; with one seed it says that no interval is drawn.
+            30 weeks)"``; with one seed it says "single run ..., no interval".
         """
         low, high = self.seeds()
         if high < 2:
-            interval = f"mean of 1 seed per {per}, no interval (one replicate)"
+            interval = f"single run per {per} (1 seed), no interval"
         else:
             seeds = f"{low}" if low == high else f"{low}-{high}"
             ci = f"{LEVEL:.0%} CI of the mean"

@@ -9,7 +9,13 @@ otherwise:
   numbers), and the interval of the mean difference;
 * :func:`summarise` and :func:`paired_summary`: the same two for every condition and metric of a
   per-run table;
-* :func:`series_interval`: the interval at every step of a time series.
+* :func:`series_interval`: the interval at every step of a time series;
+* :func:`clip_shares`: intervals of shares cut to [0, 1] (flagged);
+* :func:`precision`: whether the seeds suffice: the achieved half-width of each paired
+  difference against a target, and the seeds a target would need;
+* :func:`synergy`: the four-dimension synergy, all four packages minus the baseline minus the
+  sum of the single effects, paired by seed;
+* :func:`cohens_dz`: the paired effect size, mean difference over the SD of the differences.
 
 With one replicate the mean is still given but the half-width and bounds are NaN (there is no
 spread to estimate); with none, everything is NaN.
@@ -17,6 +23,7 @@ spread to estimate); with none, everything is NaN.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -123,6 +130,7 @@ def _rows(
             row = {**label, "metric": column, **asdict(iv)}
             row["ci_low"], row["ci_high"] = row.pop("low"), row.pop("high")
             row["cv_mean"] = iv.sd / np.sqrt(iv.n) / abs(iv.mean) if iv.mean else float("nan")
+            row["d_z"] = cohens_dz(iv)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -147,8 +155,9 @@ def summarise(
 
     Returns:
         Tidy table: the ``by`` columns, ``metric``, ``mean``, ``half_width``, ``n``, ``sd``,
-        ``level``, ``ci_low``, ``ci_high`` and ``cv_mean`` (standard error over the absolute
-        mean: small means the replicates suffice).
+        ``level``, ``ci_low``, ``ci_high``, ``cv_mean`` (standard error over the absolute
+        mean: small means the replicates suffice) and ``d_z`` (mean over SD; an effect size
+        only where the values are paired differences).
     """
     keys = _keys(by)
     return _rows(
@@ -178,7 +187,8 @@ def paired_summary(
 
     Returns:
         The same columns as :func:`summarise`, for condition minus reference; the reference's
-        own condition, if among ``metrics``, has differences of exactly zero.
+        own condition, if among ``metrics``, has differences of exactly zero. ``d_z`` is
+        Cohen's paired effect size (:func:`cohens_dz`).
     """
     keys = _keys(by)
     ref = reference.set_index(on)
@@ -210,3 +220,210 @@ def series_interval(
     out["ci_low"] = out["mean"] - out["half_width"]
     out["ci_high"] = out["mean"] + out["half_width"]
     return out
+
+
+def cohens_dz(iv: Interval) -> float:
+    """Cohen's d_z of paired differences: their mean over their standard deviation.
+
+    Args:
+        iv: The interval of per-seed differences (:func:`paired_difference`).
+
+    Returns:
+        ``mean / sd``; NaN with fewer than two pairs or no spread beyond rounding (then every
+        pair agrees and a standardised size is undefined, not infinite).
+    """
+    # a spread of rounding noise (differences equal to the last bit) counts as none
+    if iv.n < 2 or not np.isfinite(iv.sd) or iv.sd <= 1e-12 * max(1.0, abs(iv.mean)):
+        return float("nan")
+    return iv.mean / iv.sd
+
+
+def clip_shares(summary: pd.DataFrame, shares: Sequence[str]) -> pd.DataFrame:
+    """Cut the intervals of shares to [0, 1] and flag the rows that were cut.
+
+    A t-interval of a mean of shares near 0 or 1 can reach past the bound; the true mean
+    cannot, so the bound is the honest end of the interval. Captions say so.
+
+    Args:
+        summary: Output of :func:`summarise` (levels, not differences).
+        shares: Metrics that are shares (in [0, 1]).
+
+    Returns:
+        A copy with ``ci_low`` and ``ci_high`` cut for the share metrics and a boolean
+        ``clipped`` column (True where a bound moved).
+    """
+    out = summary.copy()
+    is_share = out["metric"].isin(list(shares))
+    low = out["ci_low"].where(~is_share, out["ci_low"].clip(lower=0.0))
+    high = out["ci_high"].where(~is_share, out["ci_high"].clip(upper=1.0))
+    out["clipped"] = (low != out["ci_low"]) & out["ci_low"].notna() | (
+        (high != out["ci_high"]) & out["ci_high"].notna()
+    )
+    out["ci_low"], out["ci_high"] = low, high
+    return out
+
+
+#: Absolute half-width a headline difference's 95% CI should reach (outcomes are shares).
+TARGET_HALF_WIDTH = 0.01
+#: Or: the half-width is at most this fraction of the difference itself (its sign and rough
+#: size are then known).
+TARGET_RELATIVE = 0.5
+
+
+def precision(
+    paired: pd.DataFrame,
+    target: float = TARGET_HALF_WIDTH,
+    relative: float = TARGET_RELATIVE,
+) -> pd.DataFrame:
+    """Whether the seeds suffice for each paired difference, and how many a target would need.
+
+    A difference is estimated precisely enough when its CI half-width is below ``target`` or
+    below ``relative`` times the size of the difference. The half-width shrinks like
+    ``1 / sqrt(n)`` (the t quantile aside), so the seeds needed are
+    ``ceil(n * (half_width / goal) ** 2)`` with ``goal`` the larger of the two targets.
+
+    Args:
+        paired: Rows of :func:`paired_summary` (``mean``, ``half_width``, ``n``).
+        target: Absolute half-width goal.
+        relative: Relative half-width goal (fraction of ``|mean|``).
+
+    Returns:
+        A copy with ``target`` (the goal used), ``sufficient`` (bool; False with one seed) and
+        ``seeds_needed`` (NaN with one seed, where no spread is known).
+    """
+    out = paired.copy()
+    goal = np.maximum(target, relative * out["mean"].abs().to_numpy(float))
+    half = out["half_width"].to_numpy(float)
+    out["target"] = goal
+    out["sufficient"] = np.isfinite(half) & (half <= goal)
+    n = out["n"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        needed = np.ceil(n * (half / goal) ** 2)
+    out["seeds_needed"] = np.where(np.isfinite(half), np.maximum(needed, 2), np.nan)
+    return out
+
+
+def precision_line(paired: pd.DataFrame) -> str:
+    """One line on the achieved precision of some paired differences (for the command line).
+
+    Args:
+        paired: Output of :func:`precision`.
+
+    Returns:
+        E.g. ``"6 headline differences: 95% CI half-width 0.002-0.011; seeds suffice for 5 of
+        6 (target: half-width <= 0.01 or <= half the difference); up to 8 seeds needed"``.
+    """
+    rows = paired[paired["half_width"].notna()]
+    if rows.empty:
+        return f"{len(paired)} headline differences: single run, no interval; add seeds"
+    ok = int(rows["sufficient"].sum())
+    low, high = rows["half_width"].min(), rows["half_width"].max()
+    line = (
+        f"{len(rows)} headline differences: {LEVEL:.0%} CI half-width {low:.4f}-{high:.4f}; "
+        f"seeds suffice for {ok} of {len(rows)} (target: half-width <= {TARGET_HALF_WIDTH:g}"
+        f" or <= {TARGET_RELATIVE:g} x the difference)"
+    )
+    if ok < len(rows):
+        line += f"; up to {int(rows['seeds_needed'].max())} seeds needed"
+    return line
+
+
+def synergy(
+    metrics: pd.DataFrame,
+    factors: Sequence[str],
+    on: str = "seed",
+    level: float = LEVEL,
+) -> pd.DataFrame:
+    """Synergy of a factorial: all factors on, minus the baseline, minus each single effect.
+
+    Per seed, ``S = y(all) - y(none) - sum_k (y(k alone) - y(none))``; a positive S means the
+    whole beats the sum of its parts. The interval is the t-interval of S over the seeds that
+    have all ``len(factors) + 2`` cells (common random numbers: each seed is one replicate of
+    the whole design).
+
+    Args:
+        metrics: One row per run: one boolean column per factor, ``on`` and one column per
+            metric (other columns, e.g. ``scenario``, are ignored if not numeric metrics:
+            pass only the metric columns besides the factors and ``on``).
+        factors: The factor columns (e.g. subject, foundation, fusion, openness).
+        on: Column the runs are matched on.
+        level: Confidence level.
+
+    Returns:
+        One row per metric: ``metric``, ``all``, ``sum_of_singles`` (mean effects over seeds),
+        and the :func:`summarise` columns of the synergy (``mean``, ``half_width``, ``ci_low``,
+        ``ci_high``, ``n``, ``sd``, ``level``, ``d_z``).
+
+    Raises:
+        ValueError: If the baseline, the all-on cell or a single-factor cell is missing.
+    """
+    factors = list(factors)
+    flags = metrics[factors].astype(bool)
+    count = flags.sum(axis=1)
+    columns = [c for c in metrics.columns if c not in (*factors, on)]
+
+    def cell(mask: pd.Series, name: str) -> pd.DataFrame:
+        part = metrics[mask]
+        if part.empty:
+            raise ValueError(f"synergy: no runs with {name}; the factorial needs that cell")
+        if not part[on].is_unique:
+            raise ValueError(f"synergy: cell {name} has more than one run per {on}")
+        return part.set_index(on)[columns].astype(float)
+
+    base = cell(count == 0, "every factor off (the baseline)")
+    full = cell(count == len(factors), "every factor on")
+    singles = sum(cell((count == 1) & flags[f], f"only {f} on") - base for f in factors)
+    per_seed = (full - base - singles).dropna()  # seeds with the whole design
+    rows = []
+    for column in columns:
+        iv = t_interval(per_seed[column], level)
+        row = {"metric": column, "all": float((full - base)[column].mean())}
+        row["sum_of_singles"] = float(singles[column].mean())
+        row |= asdict(iv)
+        row["ci_low"], row["ci_high"] = row.pop("low"), row.pop("high")
+        row["d_z"] = cohens_dz(iv)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: Scenario names of the factorial's baseline cell (no package on).
+BASELINE_NAMES = ("baseline", "none", "off")
+#: Scenario names of the cell with every package on.
+ALL_NAMES = ("all", "full", "all_four")
+
+
+def package_flags(scenarios: Sequence[str], packages: Sequence[str]) -> pd.DataFrame:
+    """Which packages are on in scenarios named after them (``subject+fusion``, ``baseline``).
+
+    A name is split on ``+``, ``-``, ``_``, ``,`` and spaces; a package is on when its name is
+    one of the parts. ``baseline`` (or ``none``/``off``) has none on, ``all`` (or ``full``)
+    has all.
+
+    Args:
+        scenarios: Scenario names.
+        packages: Package names (e.g. subject, foundation, fusion, openness).
+
+    Returns:
+        One row per scenario: ``scenario`` and one boolean column per package.
+
+    Raises:
+        ValueError: If a name has a part that is no package (one line naming it).
+    """
+    rows = []
+    for name in scenarios:
+        parts = {p for p in re.split(r"[+\-_, ]+", str(name).lower()) if p}
+        if parts & set(ALL_NAMES):
+            on = set(packages)
+        elif parts <= set(BASELINE_NAMES):
+            on = set()
+        else:
+            unknown = parts - set(packages) - {"only", "on"}
+            if unknown:
+                raise ValueError(
+                    f"scenario = {name!r}: parts {sorted(unknown)} are not packages; allowed: "
+                    f"{', '.join(packages)}, joined by '+', or {BASELINE_NAMES[0]!r}/"
+                    f"{ALL_NAMES[0]!r}"
+                )
+            on = parts & set(packages)
+        rows.append({"scenario": name} | {p: p in on for p in packages})
+    return pd.DataFrame(rows)

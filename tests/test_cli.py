@@ -152,7 +152,11 @@ def test_smoke_multirun_then_figures(tmp_path):
         assert str(path) in figures.stdout
     summary = pd.read_csv(root / "smoke" / "figures" / "scenario_bars.csv")
     assert f"summary: {root / 'smoke' / 'figures' / 'scenario_bars.csv'}" in figures.stdout
-    assert len(summary) == 8  # 4 scenarios x 2 metrics
+    assert summary["kind"].value_counts().to_dict() == {"level": 8, "difference": 6}
+    # levels: 4 scenarios x 2 metrics; differences: 3 packages minus baseline x 2 metrics
     assert set(summary["n"]) == {2}
     assert list(summary["scenario"][:4]) == ["baseline", "coverage", "embedding", "openness"]
+    assert "precision: smoke/scenario_bars: 6 headline differences: 95% CI half-width" in (
+        figures.stdout
+    )
     assert (root / "smoke" / "figures" / "scenario_bars.pdf").read_bytes()[:4] == b"%PDF"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from pathlib import Path
 
 import matplotlib.image
@@ -11,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib import style
+from matplotlib.collections import PathCollection
 from omegaconf import OmegaConf
 
 from experiments.figures import FIGURES, STYLE, FigureError, draw, figure, main, make_figures
-from experiments.figures.metrics import run_metrics
+from experiments.figures import lang as figure_lang
+from experiments.figures.metrics import SHARES, run_metrics
 from experiments.figures.registry import lookup
 from experiments.provenance import ExperimentRecord
 from experiments.results import ResultsError, config_hash, make_provenance, run_path, write_run
@@ -95,6 +98,19 @@ def root(tmp_path, monkeypatch):
     return tmp_path
 
 
+def pdf_font_types(path: Path) -> dict[str, str]:
+    """The fonts a PDF embeds: base font name -> font subtype (``Type3``, ``Type0``, ...)."""
+    text = path.read_bytes().decode("latin-1")
+    fonts = {}
+    for body in re.findall(r"<<(.*?)>>", text, flags=re.S):
+        if re.search(r"/Type\s*/Font\b", body):
+            subtype = re.search(r"/Subtype\s*/(\w+)", body)
+            base = re.search(r"/BaseFont\s*/([^\s/>]+)", body)
+            if subtype and base:
+                fonts[base.group(1)] = subtype.group(1)
+    return fonts
+
+
 def test_caption_and_order_come_from_the_files_not_todays_config(root):
     today = load_config(["experiment=default"])
     assert today.model.people == 10_000 and today.experiment.policies[0] == "baseline"
@@ -103,8 +119,10 @@ def test_caption_and_order_come_from_the_files_not_todays_config(root):
     drawing = draw("scenario_bars", record)
     assert drawing.caption == (
         "default: mean and 95% CI of the mean over 2 seeds per scenario (2,000 people, 60 weeks)"
+        "; intervals of shares cut to [0, 1]; differences: minus baseline, mean and 95% CI of "
+        "the seed-paired difference"
     )
-    assert drawing.figure.get_suptitle() == drawing.caption
+    assert drawing.figure.get_suptitle().replace("\n", " ") == drawing.caption
     assert [t.get_text() for t in drawing.figure.axes[0].get_xticklabels()] == [
         "openness",
         "baseline",
@@ -112,14 +130,53 @@ def test_caption_and_order_come_from_the_files_not_todays_config(root):
     paths = make_figures("default")
     table = pd.read_csv(paths["summary"][0])
     assert paths["summary"][0] == root / "default" / "figures" / "scenario_bars.csv"
-    assert list(table["scenario"][:2]) == ["openness", "baseline"]
+    levels = table[table["kind"] == "level"]
+    assert list(levels["scenario"][:2]) == ["openness", "baseline"]
     assert set(table["n"]) == {2}
 
 
+def test_differences_from_the_reference_are_paired_by_seed_with_precision(root):
+    # fake runs: baseline seeds lift 0 and 0.05, coverage 0.10 and 0.15 (write_experiment),
+    # so coverage - baseline is 0.1 for both seeds: a paired interval of width 0
+    write_experiment(root, packages("default", ["baseline", "coverage"]))
+    drawing = draw("scenario_bars", ExperimentRecord.read("default"))
+    assert len(drawing.figure.axes) == 4
+    titles = [ax.get_title() for ax in drawing.figure.axes]
+    assert titles == ["Level", "Difference from baseline"] * 2
+    diff = drawing.summary[drawing.summary["kind"] == "difference"].set_index("metric")
+    row = diff.loc["cohesion"]
+    assert row["scenario"] == "coverage" and row["mean"] == pytest.approx(0.1)
+    assert row["half_width"] == pytest.approx(0.0, abs=1e-12) and bool(row["sufficient"])
+    assert np.isnan(row["d_z"])  # every seed differs by exactly 0.1: no spread to scale by
+    # the unpaired level intervals of the same runs are wide: pairing is what the panel shows
+    level = drawing.summary[drawing.summary["kind"] == "level"]
+    assert (level["half_width"] > 0.3).all()
+    # each seed's value sits beside its interval, not on top of it
+    ax = drawing.figure.axes[0]
+    seed_x = np.concatenate(
+        [c.get_offsets()[:, 0] for c in ax.collections if isinstance(c, PathCollection)]
+    )
+    assert len(seed_x) == 4 and np.all(np.abs(seed_x - np.round(seed_x)) > 0.1)
+
+
+def test_share_intervals_stay_inside_0_1(root):
+    # two seeds 0.052 apart: the t-interval (t = 12.7) of baseline cohesion reaches below 0
+    write_experiment(root, packages("default", ["baseline", "coverage"]))
+    summary = draw("scenario_bars", ExperimentRecord.read("default")).summary
+    levels = summary[(summary["kind"] == "level") & summary["metric"].isin(SHARES)]
+    assert (levels["ci_low"] >= 0).all() and (levels["ci_high"] <= 1).all()
+    base = levels.set_index(["scenario", "metric"]).loc[("baseline", "cohesion")]
+    assert base["ci_low"] == 0.0 and bool(base["clipped"])
+    assert base["mean"] - base["half_width"] < 0  # the raw interval did cross
+
+
 def test_one_seed_caption_says_no_interval(root):
-    write_experiment(root, packages("default", ["baseline"], seeds=1, people=3000))
-    caption = draw("scenario_bars", ExperimentRecord.read("default")).caption
-    assert "1 seed per scenario, no interval" in caption and "CI" not in caption
+    write_experiment(root, packages("default", ["baseline", "coverage"], seeds=1, people=3000))
+    drawing = draw("scenario_bars", ExperimentRecord.read("default"))
+    assert "single run per scenario (1 seed), no interval" in drawing.caption
+    assert "CI" not in drawing.caption and "differences" not in drawing.caption
+    diff = drawing.summary[drawing.summary["kind"] == "difference"]
+    assert diff["half_width"].isna().all() and not diff["sufficient"].any()
 
 
 def test_pdf_embeds_truetype_fonts_and_png_is_300_dpi(root):
@@ -127,14 +184,71 @@ def test_pdf_embeds_truetype_fonts_and_png_is_300_dpi(root):
     paths = make_figures("smoke")
     pdf, png = paths["figures"]
     assert pdf.read_bytes()[:4] == b"%PDF"
-    assert b"/Type3" not in pdf.read_bytes() and b"/FontFile2" in pdf.read_bytes()
+    fonts = pdf_font_types(pdf)
+    assert fonts and "Type3" not in fonts.values(), fonts
+    assert any("DejaVuSans" in name for name in fonts)
     height, width = matplotlib.image.imread(png).shape[:2]
-    assert (width, height) == (8 * 300, round(3.6 * 300))
+    assert (width, height) == (11 * 300, round(3.8 * 300))
     # the check can fail: matplotlib's defaults embed Type 3 fonts
     drawing = draw("scenario_bars", ExperimentRecord.read("smoke"))
     with style.context("default"):
         drawing.figure.savefig(root / "plain.pdf")
-    assert b"/Type3" in (root / "plain.pdf").read_bytes()
+    assert "Type3" in pdf_font_types(root / "plain.pdf").values()
+
+
+def test_chinese_labels_with_an_embedded_cjk_font(root, capsys):
+    write_experiment(root, packages("smoke", ["baseline", "coverage"]))
+    for args in (["smoke", "--lang", "zh"], ["smoke", "figure.lang=zh"]):
+        code, lines = run_main(args, capsys)
+        assert code == 0, lines
+    pdf = root / "smoke" / "figures" / "scenario_bars_zh.pdf"
+    fonts = pdf_font_types(pdf)
+    assert any("NotoSansCJK" in name for name in fonts) and "Type3" not in fonts.values()
+    drawing = draw("scenario_bars", ExperimentRecord.read("smoke"), lang="zh")
+    assert drawing.figure.axes[0].get_ylabel().startswith("凝聚力")
+    assert drawing.caption.startswith("smoke：均值与95%置信区间")
+    code, lines = run_main(["smoke", "figure.lang=fr"], capsys)
+    assert code == 2 and len(lines) == 1 and "figure.lang = 'fr': unknown" in lines[0]
+
+
+def test_cjk_scenario_names_render_in_english_figures(root):
+    write_experiment(root, packages("smoke", ["baseline", "社区"]))
+    paths = make_figures("smoke")
+    ticks = [
+        t.get_text()
+        for t in draw("scenario_bars", ExperimentRecord.read("smoke"))
+        .figure.axes[0]
+        .get_xticklabels()
+    ]
+    assert "社区" in ticks
+    assert any("NotoSansCJK" in name for name in pdf_font_types(paths["figures"][0]))
+
+
+def test_missing_cjk_font_is_one_line_naming_the_package(root, capsys, monkeypatch):
+    monkeypatch.setattr(figure_lang, "cjk_available", lambda: False)
+    write_experiment(root, packages("smoke", ["baseline", "coverage"]))
+    code, lines = run_main(["smoke", "--lang", "zh"], capsys)
+    assert code == 1 and len(lines) == 1, lines
+    assert "'Noto Sans CJK SC' not found" in lines[0] and "fonts-noto-cjk" in lines[0]
+    assert not (root / "smoke" / "figures").exists()
+    # English labels need no CJK font
+    code, _ = run_main(["smoke"], capsys)
+    assert code == 0 and (root / "smoke" / "figures" / "scenario_bars.pdf").exists()
+
+
+def test_cli_reports_precision_and_all_redraws_every_experiment(root, capsys):
+    write_experiment(root, packages("one", ["baseline", "coverage"]))
+    write_experiment(root, packages("two", ["baseline", "embedding"]))
+    capsys.readouterr()
+    assert main(["--all"]) == 0
+    out = capsys.readouterr().out
+    for name in ("one", "two"):
+        assert (root / name / "figures" / "scenario_bars.png").exists()
+        assert f"precision: {name}/scenario_bars: 2 headline differences: 95% CI half-width" in out
+    assert "seeds suffice for 2 of 2" in out
+    for args in (["one", "--all"], []):
+        code, lines = run_main(args, capsys)
+        assert code == 2 and len(lines) == 1 and "name one experiment or give --all" in lines[0]
 
 
 def test_style_file_settings():
@@ -143,6 +257,7 @@ def test_style_file_settings():
         "pdf.fonttype:         42",
         "ps.fonttype:          42",
         "savefig.dpi:          300",
+        "font.family:          DejaVu Sans, Noto Sans CJK SC",
     ):
         assert line in text
 
@@ -192,7 +307,7 @@ def test_cli_bad_arguments_are_one_line(root, capsys):
     for args, expected in (
         (["../etc"], "experiment = '../etc': not an experiment name"),
         (["smoke", "model.people=5"], "unrecognized arguments: model.people=5"),
-        ([], "the following arguments are required: experiment"),
+        (["smoke", "--lang", "fr"], "argument --lang: invalid choice: 'fr'"),
     ):
         code, lines = run_main(args, capsys)
         assert code == 2
@@ -212,10 +327,20 @@ def test_newest_run_names_the_figure_with_a_warning(root):
     assert "baseline/seed=0.parquet" in warning and "coverage/seed=0.parquet" in warning
 
 
-def test_crisis_call_beyond_the_horizon_warns(root):
+def test_crisis_call_beyond_the_horizon_warns_on_stderr_and_in_the_figure(root, capsys):
     write_experiment(root, packages("smoke", ["baseline"], crisis_start=58, crisis_weeks=8))
-    (warning,) = ExperimentRecord.read("smoke").warnings
-    assert "the crisis call (weeks 58-65) does not end within the run's 60 weeks" in warning
+    record = ExperimentRecord.read("smoke")
+    (warning,) = record.warnings
+    expected = "the crisis call (weeks 58-65) does not end within the run's 60 weeks"
+    assert expected in warning
+    texts = [t for t in draw("scenario_bars", record).figure.texts if expected in t.get_text()]
+    assert len(texts) == 1 and texts[0].get_text().startswith("Warning: scenario 'baseline'")
+    code, lines = run_main(["smoke"], capsys)
+    assert code == 0 and any(expected in line for line in lines)
+    # a call inside the run draws no warning
+    write_experiment(root, packages("inside", ["baseline"]))
+    inside = draw("scenario_bars", ExperimentRecord.read("inside")).figure
+    assert not [t for t in inside.texts if "crisis call" in t.get_text()]
 
 
 def test_recorded_value_must_agree(root):
@@ -255,7 +380,7 @@ DESIGNS = {
             "policy.unified_table": [False, True],
             "policy.simplify_downward": [False, True],
         },
-        4,
+        8,  # burden and cohesion x (levels, difference) x (by depth, by variant)
     ),
     "fusion_modes": (
         {
@@ -263,13 +388,16 @@ DESIGNS = {
             "policy.integration_effort": [0.2, 0.6],
             "policy.evaluation": ["traces", "outcomes"],
         },
-        4,
+        10,  # two difference panels, then a small panel per mode and outcome
     ),
     "coverage_embedding_heatmaps": (
         {"policy.coverage": [0.0, 1.0], "policy.embedding": [0.0, 0.5]},
-        6,
+        12,  # levels and differences for three outcomes, each with its colourbar
     ),
-    "openness_lines": ({"policy.openness": [0.0, 1.0], "model.platform_shift": [0.0, 0.1]}, 4),
+    "openness_lines": (
+        {"policy.openness": [0.0, 1.0], "model.platform_shift": [0.0, 0.1]},
+        8,  # four outcomes x (levels, difference)
+    ),
 }
 
 
@@ -283,12 +411,21 @@ def test_sweep_figures_read_their_levers_from_the_files(root, name):
     assert len(drawing.figure.axes) == axes
     assert "(1,500 people, 60 weeks" in drawing.caption
     assert "over 2 seeds per" in drawing.caption
+    assert "seed-paired difference" in drawing.caption
     summary = drawing.summary
     assert set(summary["n"]) == {2} and (summary["ci_low"] <= summary["ci_high"]).all()
+    assert set(summary["kind"]) == {"level", "difference"}
+    assert summary.loc[summary["kind"] == "difference", "sufficient"].notna().all()
+    colourbars = [ax for ax in drawing.figure.axes if ax.get_label() == "<colorbar>"]
+    assert all(ax.get_ylabel() for ax in colourbars)
+    assert len(colourbars) == (6 if name == "coverage_embedding_heatmaps" else 0)
+    chinese = draw(name, record, lang="zh").figure
+    labels = [ax.get_ylabel() + ax.get_xlabel() + ax.get_title() for ax in chinese.axes]
+    assert any(figure_lang.has_cjk([text]) for text in labels)
     if name == "fusion_modes":  # the closed-form peak uses the recorded b1 = 0.6, not today's 0.8
         texts = [t.get_text() for ax in drawing.figure.axes for t in ax.texts]
         assert "closed-form peak b1/(2 b2) = 0.30" in texts
-        paired = summary[summary["metric"] == "cohesion_vs_isolated"]
+        paired = summary[(summary["kind"] == "difference") & (summary["metric"] == "cohesion")]
         reference = paired[(paired["mode"] == "isolated") & (paired["evaluation"] == "traces")]
         assert reference["mean"].tolist() == [0.0]
 
@@ -297,7 +434,8 @@ def test_social_change_series_labels_the_recorded_shift(root):
     write_experiment(root, packages("sc", ["baseline", "coverage"], platform_shift=0.07))
     drawing = draw("social_change_series", ExperimentRecord.read("sc"))
     assert "7% of stable-unit workers move to platforms each year" in drawing.caption
-    assert len(drawing.figure.axes) == 6
+    assert len(drawing.figure.axes) == 12  # six outcomes x (levels, coverage - baseline)
+    assert drawing.figure.axes[1].get_title() == "coverage - baseline"
 
 
 def test_run_metrics_final_year_and_peak():

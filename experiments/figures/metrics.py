@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from experiments.figures.lang import tr
+
 #: Weeks at the end of a run over which "final-year" outcomes are averaged.
 FINAL_WEEKS = 52
 
@@ -48,9 +50,23 @@ METRICS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Metrics that are shares (in [0, 1]): their intervals are cut to [0, 1]
+#: (:func:`experiments.stats.clip_shares`). The floating gap is a difference of shares and
+#: business performance and sensing error are indices, so they are not cut.
+SHARES = (
+    "cohesion",
+    "mobilization",
+    "burden",
+    "floating_members",
+    "identification",
+    "effective_coverage",
+    "new_strata_recruit_share",
+)
+
+
 def label(metric: str) -> str:
-    """The axis label of a metric."""
-    return METRICS[metric][2]
+    """The axis label of a metric, in the current figure language."""
+    return tr(METRICS[metric][2])
 
 
 def run_metrics(
