@@ -37,6 +37,7 @@ from app.controls import Settings, SettingsPanel
 from app.live import LiveRun
 from app.network_view import NetworkPainter, legend_html
 from app.plots import OutcomePainter
+from app.sweep import SweepView
 from sim.params import ConfigError, PolicyParams
 
 TITLE = "Grassroots party building: explorer"
@@ -255,9 +256,15 @@ def LiveModel():
 
 @solara.component
 def Page():
-    """The explorer page (``solara run app.py`` renders it inside solara's AppLayout)."""
+    """The explorer page (``solara run app.py`` renders it inside solara's AppLayout): the live
+    model in one tab, a stored sweep's results in the other (the live run's controls stay in
+    the sidebar, so the two can be compared)."""
     solara.Style(TABLE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
         solara.lab.ThemeToggle()
-    LiveModel()
+    with solara.lab.Tabs():
+        with solara.lab.Tab("Live model"):
+            LiveModel()
+        with solara.lab.Tab("Sweep results"):
+            SweepView()

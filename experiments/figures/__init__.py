@@ -11,7 +11,8 @@ Layout:
 * :mod:`~experiments.figures.metrics`: each run's time series reduced to one number per outcome;
 * :mod:`~experiments.figures.panels`: bars, lines and heatmaps of summarised metrics;
 * one module per family of figures: :mod:`~experiments.figures.scenarios` (policy packages),
-  :mod:`~experiments.figures.subject_fusion`, :mod:`~experiments.figures.foundation_openness`;
+  :mod:`~experiments.figures.subject_fusion`, :mod:`~experiments.figures.foundation_openness`,
+  :mod:`~experiments.figures.four_dimensions` (the factorial), :mod:`~experiments.figures.crisis`;
 * :mod:`~experiments.figures.cli`: the command line.
 
 A figure function takes an :class:`~experiments.provenance.ExperimentRecord` (the runs and the
@@ -21,7 +22,13 @@ is a function decorated with ``@figure("name")`` in a family module imported bel
 experiment draws it by setting ``experiment.figure: name``.
 """
 
-from experiments.figures import foundation_openness, scenarios, subject_fusion
+from experiments.figures import (  # noqa: F401 (each module registers its figures)
+    crisis,
+    foundation_openness,
+    four_dimensions,
+    scenarios,
+    subject_fusion,
+)
 from experiments.figures.cli import main, make_figures
 from experiments.figures.registry import FIGURES, STYLE, Drawing, FigureError, draw, figure
 
