@@ -84,3 +84,22 @@ def test_call_curves_and_summary_pair_by_seed(frame) -> None:
 def test_results_without_group_columns_fail_with_one_line(frame) -> None:
     with pytest.raises(ValueError, match="mobilization_members.*rerun"):
         crisis.call_curves(frame.drop(columns="mobilization_members"), 20, 6)
+
+
+def test_figure_from_a_tiny_stored_crisis(tmp_path, monkeypatch) -> None:
+    from stored import store_experiment
+
+    from experiments.figures import draw
+    from experiments.provenance import ExperimentRecord
+
+    store_experiment(tmp_path, "cr", [["policy=baseline"], ["policy=four_dimensions"]], seeds=2)
+    monkeypatch.setenv("SIM_OUTPUT_ROOT", str(tmp_path))
+    record = ExperimentRecord.read("cr")
+    drawing = draw("crisis_curves", record)
+    assert len(drawing.figure.axes) == 2 * 2 + 2  # two rows of curves per scenario, two dots
+    assert "call in weeks 14-19" in drawing.caption
+    table = drawing.summary
+    assert set(table["group"]) == set(crisis.GROUPS)
+    assert set(table["quantity"]) == {"level", "minus baseline"}
+    diff = table[(table["quantity"] == "minus baseline") & (table["scenario"] == "baseline")]
+    assert (diff["mean"] == 0).all()

@@ -222,3 +222,32 @@ def test_run_outcomes_reduce_final_year_and_peak() -> None:
     out = fx.run_outcomes(run).iloc[0]
     assert out["cohesion"] == 1.0 and out["mobilization"] == 0.4
     assert out["unmet_needs"] == pytest.approx(np.mean(steps[52:]) / 100)
+
+
+# --------------------------------------------------------------------------- the figure
+
+
+def test_figure_from_a_tiny_stored_factorial(tmp_path, monkeypatch):
+    from stored import store_experiment
+
+    from experiments.figures import draw
+    from experiments.provenance import ExperimentRecord
+
+    cells = [["policy=four_dimensions", f"policy.name={c}"] for c in fx.cells()]
+    store_experiment(tmp_path, "fd", cells, seeds=2)
+    monkeypatch.setenv("SIM_OUTPUT_ROOT", str(tmp_path))
+    record = ExperimentRecord.read("fd")
+    assert set(record.scenarios) == set(fx.cells())
+    drawing = draw("four_dimensions", record)
+    assert len(drawing.figure.axes) == 8  # effects and interaction plot, per outcome
+    assert "over 2 seeds per cell" in drawing.caption and "call in weeks 14-19" in drawing.caption
+    summary = drawing.summary
+    effects = summary[summary["kind"] == "effect"]
+    assert len(effects) == 15 * 4 and set(effects["n"]) == {2}
+    assert (effects["ci_low"] <= effects["ci_high"]).all()
+    assert set(summary.loc[summary["kind"] == "synergy", "term"]) == {
+        "whole",
+        "sum of singles",
+        "synergy",
+    }
+    assert len(summary[summary["kind"] == "cell"]) == 16 * 4
