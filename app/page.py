@@ -273,8 +273,22 @@ def Page():
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
         solara.lab.ThemeToggle()
-    with solara.lab.Tabs():
-        with solara.lab.Tab("Live model"):
-            LiveModel()
-        with solara.lab.Tab("Sweep results"):
+    tab = solara.use_reactive(0)
+    opened = solara.use_reactive(False)  # the sweep view is built when first opened
+
+    def choose(index: int) -> None:
+        tab.set(index)
+        if index == 1:
+            opened.set(True)
+
+    # Tab headers only (contents given to solara.lab.Tabs render inside the tab bar with this
+    # front end): both views stay mounted below and are shown or hidden, so the live run goes
+    # on while a sweep is looked at. Plain divs: a Column's d-flex class overrides display: none.
+    with solara.lab.Tabs(value=tab.value, on_value=choose):
+        solara.lab.Tab("Live model")
+        solara.lab.Tab("Sweep results")
+    with solara.Div(style={} if tab.value == 0 else {"display": "none"}):
+        LiveModel()
+    if opened.value:
+        with solara.Div(style={} if tab.value == 1 else {"display": "none"}):
             SweepView()

@@ -91,7 +91,11 @@ def sweep_png(
     fig = Figure(figsize=(10, 3.8), dpi=100, layout="constrained")
     canvas = FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2, sharex=True)
-    _lines(left, level_series(record, column, order), order, colours)
+    levels = level_series(record, column, order)
+    values = record.runs[column]
+    if values.between(0, 1).all():  # a share: its interval is cut to [0, 1] for display
+        levels[["ci_low", "ci_high"]] = levels[["ci_low", "ci_high"]].clip(0, 1)
+    _lines(left, levels, order, colours)
     left.set_title(f"{column.replace('_', ' ')}: mean and {LEVEL:.0%} CI", fontsize=10)
     _lines(right, difference_series(record, column, reference, order), order, colours)
     right.axhline(0, color=colours.get(reference, "0.4"), lw=1, ls="--")

@@ -415,8 +415,10 @@ def test_sweep_view_opens_a_stored_experiment(tmp_path, monkeypatch):
     monkeypatch.setenv("SIM_OUTPUT_ROOT", str(tmp_path))
     box, rc = render_page()
     try:
-        tabs = {str(t.children[0]) for t in rc.find(v.Tab).widgets}
-        assert {"Live model", "Sweep results"} <= tabs
+        tabs = [str(t.children[0]) for t in rc.find(v.Tab).widgets]
+        assert tabs == ["Live model", "Sweep results"]
+        assert not rc.find(v.Select, label="experiment").widgets  # built when first opened
+        rc.find(v.Tabs).widget.v_model = 1
         chooser = rc.find(v.Select, label="experiment").widget
         assert chooser.items == ["other", "tiny"]
         chooser.v_model = "tiny"
