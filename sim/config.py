@@ -146,14 +146,16 @@ register_schemas()
 #: The letters of the four dimensions in a ``policy=four_dimensions`` scenario name, in order:
 #: subject, foundation, integration (fusion), openness.
 DIMENSIONS = "SFIO"
+#: The name of the package ``configs/policy/four_dimensions.yaml``: all four dimensions on.
+ALL_FOUR = "four_dimensions"
 
 
 def dimension_lever(letter: str, on: Any, off: Any, *, _parent_: DictConfig) -> Any:
     """The value of a lever in a cell of the four-dimension factorial (resolver ``dimension``).
 
     The policy's name is the cell: four characters, the dimension's letter when its package is
-    on, ``-`` when it is off (``SF--``). ``configs/policy/four_dimensions.yaml`` writes each lever
-    as ``${dimension:S,0.0,0.1}``.
+    on, ``-`` when it is off (``SF--``); the package's own name, ``four_dimensions``, is all four
+    on. ``configs/policy/four_dimensions.yaml`` writes each lever as ``${dimension:S,0.0,0.1}``.
 
     Args:
         letter: The lever's dimension, one of :data:`DIMENSIONS`.
@@ -165,11 +167,13 @@ def dimension_lever(letter: str, on: Any, off: Any, *, _parent_: DictConfig) -> 
         ConfigError: If the name is not a cell.
     """
     name = _parent_.get("name")
+    if name == ALL_FOUR:  # the package's own name: every dimension on (SFIO)
+        return on
     if not isinstance(name, str) or not re.fullmatch(r"[S-][F-][I-][O-]", name):
         raise ConfigError(
             f"policy.name = {name!r}: must name a cell of policy=four_dimensions, four "
             f"characters, each its dimension's letter ({', '.join(DIMENSIONS)}) or '-' "
-            "(e.g. SF--, ----, SFIO)"
+            f"(e.g. SF--, ----, SFIO), or be {ALL_FOUR} (all four on)"
         )
     return on if letter in name else off
 

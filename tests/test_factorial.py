@@ -70,8 +70,10 @@ def test_all_four_matches_the_golden_union() -> None:
     golden = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(golden)
     union = sim.load_config(golden.CASES["four_dimensions"]).policy
-    cell = sim.load_config(["policy=four_dimensions"]).policy
-    assert cell.replace(name=union.name) == union
+    package = sim.load_config(["policy=four_dimensions"]).policy  # its own name: all four on
+    cell = sim.load_config(["policy=four_dimensions", "policy.name=SFIO"]).policy
+    assert package.name == "four_dimensions"
+    assert package.replace(name=union.name) == union == cell.replace(name=union.name)
 
 
 def test_a_bad_cell_name_is_one_line_naming_it() -> None:
