@@ -381,6 +381,7 @@ def _rss_mb() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
+@pytest.mark.slow  # 12 models of 20,000 people
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_repeated_resets_keep_memory_bounded():
     """12 resets at 20,000 people: the server's memory stays flat. Before the page freed each

@@ -229,6 +229,7 @@ def test_run_outcomes_reduce_final_year_and_peak() -> None:
 # --------------------------------------------------------------------------- the figure
 
 
+@pytest.mark.slow  # 32 runs
 def test_figure_from_a_tiny_stored_factorial(tmp_path, monkeypatch):
     from stored import store_experiment
 
