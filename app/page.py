@@ -34,9 +34,10 @@ from mesa.visualization.utils import force_update, update_counter
 
 from app import model_view
 from app.controls import Settings, SettingsPanel
-from app.live import LiveRun
+from app.live import LiveRun, release_memory
 from app.network_view import NetworkPainter, legend_html
 from app.plots import OutcomePainter
+from app.sweep import SweepView
 from sim.params import ConfigError, PolicyParams
 
 TITLE = "Grassroots party building: explorer"
@@ -46,6 +47,9 @@ TITLE = "Grassroots party building: explorer"
 Run = solara.Reactive[LiveRun | None]
 #: Seconds between weeks while playing.
 PLAY_INTERVAL = 0.1
+#: Seconds after a session ends before its run's memory is released (its objects are dropped
+#: once the session's widgets are closed).
+SESSION_END_DELAY = 5.0
 
 TABLE_CSS = """
 .explorer-table { border-collapse: collapse; font-size: 13px; width: 100%; }
@@ -208,6 +212,7 @@ def RunControls(run: Run, settings: solara.Reactive[Settings]):
             return
         error.set("")
         run.set(fresh)
+        release_memory()  # the replaced run is garbage now: free it at once
 
     with solara.Row(justify="space-between"):
         solara.Button(label="Reset", color="primary", on_click=reset)
@@ -242,7 +247,13 @@ def LiveModel():
     # No run until mounted: a reactive keeps its initial value for good, so the first run is
     # set afterwards, and a Reset releases the run it replaces.
     run: Run = solara.use_reactive(typing.cast(LiveRun | None, None))
-    solara.use_effect(lambda: run.set(LiveRun.build(settings.value.overrides())), [])
+
+    def first_run():
+        run.set(LiveRun.build(settings.value.overrides()))
+        # when the session ends (tab closed), free its run soon after its objects are dropped
+        return lambda: threading.Timer(SESSION_END_DELAY, release_memory).start()
+
+    solara.use_effect(first_run, [])
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run", margin=0):
             RunControls(run, settings)
@@ -255,9 +266,29 @@ def LiveModel():
 
 @solara.component
 def Page():
-    """The explorer page (``solara run app.py`` renders it inside solara's AppLayout)."""
+    """The explorer page (``solara run app.py`` renders it inside solara's AppLayout): the live
+    model in one tab, a stored sweep's results in the other (the live run's controls stay in
+    the sidebar, so the two can be compared)."""
     solara.Style(TABLE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(TITLE)
         solara.lab.ThemeToggle()
-    LiveModel()
+    tab = solara.use_reactive(0)
+    opened = solara.use_reactive(False)  # the sweep view is built when first opened
+
+    def choose(index: int) -> None:
+        tab.set(index)
+        if index == 1:
+            opened.set(True)
+
+    # Tab headers only (contents given to solara.lab.Tabs render inside the tab bar with this
+    # front end): both views stay mounted below and are shown or hidden, so the live run goes
+    # on while a sweep is looked at. Plain divs: a Column's d-flex class overrides display: none.
+    with solara.lab.Tabs(value=tab.value, on_value=choose):
+        solara.lab.Tab("Live model")
+        solara.lab.Tab("Sweep results")
+    with solara.Div(style={} if tab.value == 0 else {"display": "none"}):
+        LiveModel()
+    if opened.value:
+        with solara.Div(style={} if tab.value == 1 else {"display": "none"}):
+            SweepView()

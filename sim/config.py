@@ -141,6 +141,46 @@ def register_schemas() -> None:
 register_schemas()
 
 
+# --------------------------------------------------------------------------- factorial cells
+
+#: The letters of the four dimensions in a ``policy=four_dimensions`` scenario name, in order:
+#: subject, foundation, integration (fusion), openness.
+DIMENSIONS = "SFIO"
+#: The name of the package ``configs/policy/four_dimensions.yaml``: all four dimensions on.
+ALL_FOUR = "four_dimensions"
+
+
+def dimension_lever(letter: str, on: Any, off: Any, *, _parent_: DictConfig) -> Any:
+    """The value of a lever in a cell of the four-dimension factorial (resolver ``dimension``).
+
+    The policy's name is the cell: four characters, the dimension's letter when its package is
+    on, ``-`` when it is off (``SF--``); the package's own name, ``four_dimensions``, is all four
+    on. ``configs/policy/four_dimensions.yaml`` writes each lever as ``${dimension:S,0.0,0.1}``.
+
+    Args:
+        letter: The lever's dimension, one of :data:`DIMENSIONS`.
+        on: The lever's value in the dimension's package.
+        off: Its value in the baseline.
+        _parent_: The policy node (passed by OmegaConf).
+
+    Raises:
+        ConfigError: If the name is not a cell.
+    """
+    name = _parent_.get("name")
+    if name == ALL_FOUR:  # the package's own name: every dimension on (SFIO)
+        return on
+    if not isinstance(name, str) or not re.fullmatch(r"[S-][F-][I-][O-]", name):
+        raise ConfigError(
+            f"policy.name = {name!r}: must name a cell of policy=four_dimensions, four "
+            f"characters, each its dimension's letter ({', '.join(DIMENSIONS)}) or '-' "
+            f"(e.g. SF--, ----, SFIO), or be {ALL_FOUR} (all four on)"
+        )
+    return on if letter in name else off
+
+
+OmegaConf.register_new_resolver("dimension", dimension_lever, replace=True)
+
+
 # --------------------------------------------------------------------------- Hydra internals
 #
 # The only two uses of Hydra's private ``hydra._internal`` API, so that a Hydra upgrade that
@@ -317,6 +357,11 @@ def _translate(
     """Turn a Hydra or OmegaConf exception into a one-line ConfigError."""
     if isinstance(exc, ConfigError):
         return exc
+    inner = exc.__cause__ or exc.__context__
+    while inner is not None:  # a resolver's own ConfigError (e.g. a bad factorial cell)
+        if isinstance(inner, ConfigError):
+            return inner
+        inner = inner.__cause__ or inner.__context__
     if isinstance(exc, OverrideParseException):
         return ConfigError(
             f"{exc.override!r}: cannot parse this override ({_first_line(exc)}); "

@@ -7,7 +7,7 @@ import pandas as pd
 
 from sim.mechanisms import commitment, fusion, recruitment
 from sim.params import ModelParams, PolicyParams
-from sim.state import COVERAGE_WEEKS, State
+from sim.state import COVERAGE_WEEKS, SECTORS, State
 
 #: Per-step outcome columns, in the order they appear in results.
 OUTCOME_COLUMNS = (
@@ -43,6 +43,11 @@ OUTCOME_COLUMNS = (
     "deaths",
     # mean weekly hours of party work per member (sim.mechanisms.commitment)
     "member_load",
+    # who turns out in a call (§5.11): the active share of members, of the masses, and of the
+    # people of each sector (by their current sector)
+    "mobilization_members",
+    "mobilization_masses",
+    *(f"mobilization_{s}" for s in SECTORS),
 )
 
 
@@ -115,6 +120,27 @@ def compute_outcomes(
         "member_load": float(load[member].mean()) if member.any() else 0.0,
     }
     out.update(recruitment.outcomes(state))
+    out.update(mobilization_groups(state))
+    return out
+
+
+def mobilization_groups(state: State) -> dict[str, float]:
+    """The active share of members, of the masses and of each sector's people.
+
+    Shares of the group's current size (0 for an empty group); all zero outside a call.
+    """
+    people = state.people
+    active, member = people.active, people.member
+    out = {"mobilization_members": 0.0, "mobilization_masses": 0.0}
+    out |= {f"mobilization_{s}": 0.0 for s in SECTORS}
+    if not active.any():  # outside a call: skip the counting
+        return out
+    out["mobilization_members"] = _mean(active[member].astype(float))
+    out["mobilization_masses"] = _mean(active[~member].astype(float))
+    size = np.bincount(people.sector, minlength=len(SECTORS))
+    turned_out = np.bincount(people.sector[active], minlength=len(SECTORS))
+    for i, s in enumerate(SECTORS):
+        out[f"mobilization_{s}"] = float(turned_out[i] / size[i]) if size[i] else 0.0
     return out
 
 

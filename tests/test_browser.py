@@ -59,10 +59,16 @@ def server(tmp_path_factory):
         check=True,
         capture_output=True,
     )
+    from stored import store_experiment
+
+    # a tiny stored experiment for the sweep view (the server reads results under this root)
+    results = tmp_path_factory.mktemp("results")
+    store_experiment(results, "tiny", [["policy=baseline"], ["policy=fusion"]], seeds=2)
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "solara.log"
     env = {
         **os.environ,
+        "SIM_OUTPUT_ROOT": str(results),
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     }
     with open(log, "w") as out:
@@ -234,4 +240,35 @@ def test_choose_a_package_adjust_a_lever_and_see_a_bad_value_rejected(server, br
     assert "model.people = 10: must be a whole number in [50, 5,000,000]" in error.inner_text()
     assert "Traceback" not in page.locator("body").inner_text()
     assert week(page) == 1
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_sweep_view_shows_a_stored_experiment(server, browser_page):
+    page = browser_page
+    page.goto(server, timeout=120_000)
+    page.locator(".explorer-status").wait_for(timeout=120_000)
+    page.get_by_role("tab", name="Sweep results").click()
+    plots = page.locator("img.sweep-plots")
+    plots.wait_for(timeout=60_000)
+    caption = page.locator(".sweep-caption")
+    assert "tiny: 2 scenarios, 2 seeds each, 300 people, 24 weeks" in caption.inner_text()
+    assert "showing cohesion" in caption.inner_text()
+    before = plots.get_attribute("src")
+    page.locator(".v-select").filter(
+        has=page.locator("label", has_text=re.compile(r"^\s*outcome\s*$"))
+    ).click()
+    page.get_by_role("option", name="mobilization", exact=True).click()
+    page.locator(".sweep-caption", has_text="showing mobilization").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old", arg=[plots.element_handle(), before]
+    )
+    assert plots.is_visible()
+    time.sleep(0.5)  # let the new image arrive
+    out = REPO / "outputs"
+    out.mkdir(exist_ok=True)
+    page.screenshot(path=str(out / "app_sweep_screenshot.png"), full_page=True)
+    # the live model is still there, beside it, and the sweep view hides
+    page.get_by_role("tab", name="Live model").click()
+    page.locator(".explorer-status").wait_for(timeout=30_000)
+    plots.wait_for(state="hidden", timeout=30_000)
     assert page.errors == []  # type: ignore[attr-defined]

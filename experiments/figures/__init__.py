@@ -15,7 +15,8 @@ Layout:
   reference, dodged lines and heatmaps of summarised metrics;
 * :mod:`~experiments.figures.lang`: English or Chinese labels and the CJK font fallback;
 * one module per family of figures: :mod:`~experiments.figures.scenarios` (policy packages),
-  :mod:`~experiments.figures.subject_fusion`, :mod:`~experiments.figures.foundation_openness`;
+  :mod:`~experiments.figures.subject_fusion`, :mod:`~experiments.figures.foundation_openness`,
+  :mod:`~experiments.figures.four_dimensions` (the factorial), :mod:`~experiments.figures.crisis`;
 * :mod:`~experiments.figures.cli`: the command line.
 
 A figure function takes an :class:`~experiments.provenance.ExperimentRecord` (the runs and the
@@ -26,7 +27,13 @@ caption comes from the record, never from today's config. Statistics come from
 family module imported below; an experiment draws it by setting ``experiment.figure: name``.
 """
 
-from experiments.figures import foundation_openness, scenarios, subject_fusion
+from experiments.figures import (  # noqa: F401 (each module registers its figures)
+    crisis,
+    foundation_openness,
+    four_dimensions,
+    scenarios,
+    subject_fusion,
+)
 from experiments.figures.cli import main, make_figures
 from experiments.figures.registry import FIGURES, STYLE, Drawing, FigureError, draw, figure
 
