@@ -29,16 +29,15 @@ import os
 import pandas as pd
 from IPython.display import display
 
+from experiments import factorial
 from experiments.figures.metrics import METRICS, SHARES, run_metrics
 from experiments.figures.panels import reference_of
 from experiments.provenance import ExperimentRecord
 from experiments.stats import (
     clip_shares,
-    package_flags,
     paired_summary,
     precision,
     summarise,
-    synergy,
 )
 
 EXPERIMENT = os.environ.get("SIM_EXPERIMENT", "default")
@@ -117,22 +116,24 @@ if len(paired):
 # %% [markdown]
 # ## The four-dimension synergy (experiment `four_dimensions`)
 #
-# In the 2^4 factorial each scenario is named by the packages that are on (`subject`,
-# `foundation`, `fusion`, `openness` joined by `+`; `baseline` none, `all` all four). Per seed,
-# synergy = (all four) - baseline - sum of the four single effects; positive means the whole
-# beats the sum of its parts. `all` is the total effect of the four together, `sum_of_singles`
-# what adding up the single packages predicts; the interval is the 95% CI over seeds.
+# In the 2^4 factorial each scenario is named by its switches, a letter for a package that is
+# on and `-` for one that is off: S(ubject), F(oundation), I(ntegration), O(penness); `----` is
+# the baseline, `SFIO` all four. Per seed, synergy = (all four - baseline) - the sum of the four
+# single effects; positive means the whole beats the sum of its parts. `whole` is the total
+# effect of the four together, `sum of singles` what adding up the single packages predicts;
+# the interval is the 95% CI over seeds (`experiments.factorial`, which the experiment's figure
+# also uses).
 
 # %%
-PACKAGES = ("subject", "foundation", "fusion", "openness")
 if EXPERIMENT == "four_dimensions":
-    flags = package_flags(order, PACKAGES)
-    cells = per_run.merge(flags, on="scenario").drop(columns=["scenario"])
-    whole = synergy(cells, PACKAGES)
-    for _, r in whole.iterrows():
+    whole = factorial.synergy(per_run)
+    table = whole.pivot(index="metric", columns="term", values="mean")
+    syn = whole[whole["term"] == "synergy"].set_index("metric")
+    for metric, r in syn.iterrows():
         print(
-            f"synergy of {r['metric']}: {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
-            f" (all four {r['all']:.4f}, sum of singles {r['sum_of_singles']:.4f}, {r['n']} seeds)"
+            f"synergy of {metric}: {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
+            f" (all four {table.loc[metric, 'whole']:.4f}, sum of singles "
+            f"{table.loc[metric, 'sum of singles']:.4f}, {int(r['n'])} seeds)"
         )
     display(whole.round(4))
 else:

@@ -71,7 +71,7 @@ def test_notebook_synergy_on_a_factorial_with_a_known_answer(tmp_path, monkeypat
     names = []
     for cell in itertools.product([False, True], repeat=4):
         on = [p for p, flag in zip(PACKAGES, cell, strict=True) if flag]
-        name = "baseline" if not on else ("all" if len(on) == 4 else "+".join(on))
+        name = "".join(k if flag else "-" for k, flag in zip("SFIO", cell, strict=True))
         names.append(name)
         for seed in range(3):
             cfg = Config.from_dict(

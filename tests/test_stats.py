@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,14 +11,12 @@ from experiments.stats import (
     clip_shares,
     cohens_dz,
     half_width,
-    package_flags,
     paired_difference,
     paired_summary,
     precision,
     precision_line,
     series_interval,
     summarise,
-    synergy,
     t_interval,
 )
 
@@ -144,63 +140,6 @@ def test_series_interval_per_step():
         (ci.low, ci.high)
     )
     assert band.loc[("b", 1), "mean"] == 0.4 and np.isnan(band.loc[("b", 1), "half_width"])
-
-
-FACTORS = ("subject", "foundation", "fusion", "openness")
-
-
-def factorial(synergy_size: float, seeds: int = 6) -> pd.DataFrame:
-    """A 2^4 design with known effects: y = 0.2 + sum of main effects + synergy when all on,
-    plus seed noise shared by every cell of a seed (common random numbers) and a small
-    interaction of subject and fusion that is part of the whole, not of the singles."""
-    rng = np.random.default_rng(1)
-    noise = rng.normal(0, 0.05, seeds)
-    effects = dict(zip(FACTORS, (0.01, 0.02, 0.03, 0.04), strict=True))
-    rows = []
-    for cell in itertools.product([False, True], repeat=4):
-        on = dict(zip(FACTORS, cell, strict=True))
-        for seed in range(seeds):
-            y = 0.2 + sum(effects[f] for f in FACTORS if on[f]) + noise[seed]
-            y += 0.005 * (on["subject"] and on["fusion"])
-            y += synergy_size * all(cell)
-            rows.append(on | {"seed": seed, "cohesion": y, "mobilization": 2 * y})
-    return pd.DataFrame(rows)
-
-
-def test_synergy_recovers_a_known_answer():
-    table = synergy(factorial(0.03), FACTORS)
-    row = table.set_index("metric").loc["cohesion"]
-    # all four minus baseline = 0.10 + 0.005 + 0.03; the singles sum to 0.10
-    assert row["all"] == pytest.approx(0.135)
-    assert row["sum_of_singles"] == pytest.approx(0.10)
-    assert row["mean"] == pytest.approx(0.035) and row["n"] == 6
-    # the shared seed noise cancels within a seed: the interval has (numerically) no width
-    assert row["half_width"] == pytest.approx(0.0, abs=1e-12)
-    assert table.set_index("metric").loc["mobilization", "mean"] == pytest.approx(0.07)
-
-
-def test_synergy_interval_covers_the_truth_with_cell_noise():
-    data = factorial(0.02, seeds=30)
-    data["cohesion"] += np.random.default_rng(2).normal(0, 0.01, len(data))
-    row = synergy(data[[*FACTORS, "seed", "cohesion"]], FACTORS).iloc[0]
-    assert row["ci_low"] < 0.025 < row["ci_high"] and row["half_width"] > 0
-    # S = y_all + 3 y_none - sum of the four singles: sd = 0.01 * sqrt(1 + 9 + 4) = 0.037
-    assert 0.025 < row["sd"] < 0.05
-
-
-def test_synergy_needs_every_cell():
-    data = factorial(0.0)
-    data = data[~(data["openness"] & ~data[["subject", "foundation", "fusion"]].any(axis=1))]
-    with pytest.raises(ValueError, match="only openness on"):
-        synergy(data, FACTORS)
-
-
-def test_package_flags_from_scenario_names():
-    flags = package_flags(["baseline", "subject", "subject+fusion", "all"], FACTORS)
-    assert flags[list(FACTORS)].sum(axis=1).tolist() == [0, 1, 2, 4]
-    assert flags.loc[2, "fusion"] and not flags.loc[2, "openness"]
-    with pytest.raises(ValueError, match=r"scenario = 'subject\+bogus': parts \['bogus'\]"):
-        package_flags(["subject+bogus"], FACTORS)
 
 
 def test_cohens_dz_and_precision():

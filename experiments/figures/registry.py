@@ -143,7 +143,8 @@ def _warn_in_figure(fig: Figure, warnings: Sequence[str]) -> None:
 def draw(name: str, record: ExperimentRecord, lang: str = "en") -> Drawing:
     """Draw a registered figure in the shared style and a language, its caption as the title.
 
-    The summary gains a ``kind`` column (``level`` or ``difference``); the headline paired
+    The summary gains a ``kind`` column (``level`` or ``difference``) unless the figure gave
+    its rows kinds of its own (the factorial's effects and synergy); the headline paired
     differences carry their achieved precision. A crisis call that the runs do not cover is
     written on the figure in red.
 
@@ -167,7 +168,9 @@ def draw(name: str, record: ExperimentRecord, lang: str = "en") -> Drawing:
             drawing.figure.suptitle(title.replace("\u00a0", " "))
             _warn_in_figure(drawing.figure, record.warnings)
     # d_z standardises a paired difference; for a level it would mean nothing
-    summary = drawing.summary.drop(columns=["d_z"], errors="ignore").assign(kind="level")
+    summary = drawing.summary.drop(columns=["d_z"], errors="ignore")
+    if "kind" not in summary:  # figures with their own kinds of rows (effects, synergy) keep them
+        summary = summary.assign(kind="level")
     headline = drawing.headline
     if headline is not None and not headline.empty:
         headline = precision(headline).assign(kind="difference")
