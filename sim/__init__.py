@@ -10,7 +10,7 @@ Three lines build and run a model::
 from sim.agents import Branch, Committee, Mass, Member, SocialOrg, WorkDepartment
 from sim.model import PartyBuildingModel
 from sim.outcomes import OUTCOME_COLUMNS, summarise_run
-from sim.params import Config, ConfigError, ModelParams, PolicyParams, RunParams
+from sim.params import MODEL_VERSION, Config, ConfigError, ModelParams, PolicyParams, RunParams
 from sim.simulate import simulate
 
 
@@ -26,6 +26,7 @@ __all__ = [
     "Committee",
     "Config",
     "ConfigError",
+    "MODEL_VERSION",
     "Mass",
     "Member",
     "ModelParams",

@@ -498,11 +498,19 @@ def load_configs(
     parser = OverridesParser.create()
     groups = set(_groups(config_dir))
     composed: dict[tuple[str, ...], DictConfig] = {}
+    # Jobs of a sweep repeat the same few override strings (seed=0, policy=coverage, ...):
+    # parse each once; and jobs that differ only in their seed share one validated config.
+    parsed_once: dict[str, Override] = {}
+    by_rest: dict[tuple[str, ...], Config] = {}
+    seed_free: dict[tuple[str, ...], bool] = {}
     configs = []
     for job in jobs:
         job = list(job)
         try:
-            parsed = parser.parse_overrides(job)
+            for line in job:
+                if line not in parsed_once:
+                    parsed_once[line] = parser.parse_overrides([line])[0]
+            parsed = [parsed_once[line] for line in job]
         except (HydraException, OmegaConfBaseException) as exc:
             raise _translate(exc, job, config_dir) from None
         plain = [
@@ -516,6 +524,17 @@ def load_configs(
         base_key = tuple(o.input_line for o in parsed if o not in plain)
         if base_key not in composed:
             composed[base_key] = compose_config(list(base_key), config_dir)
+            text = OmegaConf.to_yaml(composed[base_key])
+            seed_free[base_key] = "${seed}" not in text and "${.seed}" not in text
+        seeds = [o for o in plain if o.key_or_group == "seed"]
+        rest = base_key + tuple(o.input_line for o in plain if o.key_or_group != "seed")
+        if seed_free[base_key] and len(seeds) == 1 and rest in by_rest:
+            value = seeds[0].value()
+            try:
+                configs.append(dataclasses.replace(by_rest[rest], seed=value))
+            except ConfigError:
+                raise _bad_value("seed", value) from None
+            continue
         cfg = copy.deepcopy(composed[base_key])
         try:
             for override in plain:
@@ -524,6 +543,7 @@ def load_configs(
         except (HydraException, OmegaConfBaseException) as exc:
             raise _translate(exc, job, config_dir) from None
         configs.append(to_config(cfg))
+        by_rest.setdefault(rest, configs[-1])
     return configs
 
 

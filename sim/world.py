@@ -160,7 +160,9 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     )
     spread = p.member_unit_spread
     density = np.exp(spread * rng.standard_normal(next_unit) - spread**2 / 2)
-    weight = odds[sector] * np.where(unit >= 0, density[np.maximum(unit, 0)], 1.0)
+    # a world without work units (every sector share 0) has no densities to look up
+    unit_density = density[np.maximum(unit, 0)] if next_unit else np.ones(n)
+    weight = odds[sector] * np.where(unit >= 0, unit_density, 1.0)
     n_members = int(round(p.member_share * n))
     member = np.zeros(n, bool)
     member[weighted_sample(weight, n_members, rng)] = True
