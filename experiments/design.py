@@ -127,6 +127,8 @@ def design_overrides(design: dict[str, Any]) -> list[list[str]]:
     ints = [_is_int_key(k) for k in keys]
     out = []
     for row in rows:
-        values = [str(int(round(v))) if i else repr(float(v)) for v, i in zip(row, ints)]
+        values = [
+            str(int(round(v))) if i else repr(float(v)) for v, i in zip(row, ints, strict=True)
+        ]
         out.append([f"{k}={v}" for k, v in zip(keys, values, strict=True)])
     return out

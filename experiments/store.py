@@ -7,7 +7,9 @@ Every run of an experiment (a run id and a seed) has, under ``<root>/<experiment
   ``seconds``, ``host``, ``pid``, ``error`` and ``traceback`` (for a failure), times, model
   version and git commit. One file per run means concurrent writers (sweeps on several
   machines, SLURM array tasks) never contend for one index; :func:`read_index` aggregates them,
-  and :func:`write_index` stores the aggregate as ``index.parquet`` for tools that want a table.
+  and :func:`write_index` stores the aggregate as ``index.csv`` for tools that want a table
+  (CSV, not Parquet, so that ``read_parquet('outputs/<experiment>/**/*.parquet')`` reads
+  results only).
 * ``<run>-seed=<n>.lock``: the claim of whoever is running it, created with
   ``O_CREAT | O_EXCL`` (atomic, also on NFS v3+) and holding host, pid and start time. A claim
   whose process is gone (same host, pid dead) or that is older than ``$SIM_CLAIM_TTL`` seconds
@@ -212,10 +214,10 @@ def read_index(experiment: str) -> pd.DataFrame:
 
 
 def write_index(experiment: str) -> Path:
-    """Aggregate the status records into ``<root>/<experiment>/index.parquet`` (atomically)."""
+    """Aggregate the status records into ``<root>/<experiment>/index.csv`` (atomically)."""
     df = read_index(experiment)
-    df["overrides"] = df["overrides"].map(lambda o: json.dumps(o) if o is not None else None)
-    path = experiment_dir(experiment) / "index.parquet"
+    df["overrides"] = df["overrides"].map(lambda o: " ".join(o) if isinstance(o, list) else o)
+    path = experiment_dir(experiment) / "index.csv"
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+        df.to_csv(tmp, index=False)
     return path
