@@ -38,6 +38,7 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -354,8 +355,25 @@ class Progress:
             self.bar.close()
 
 
+def _record_crash(job: Job, exc: BaseException) -> dict[str, Any]:
+    """Record as failed a run whose worker process died (crash, out of memory, killed)."""
+    fail = store.failure(exc)
+    fail["error"] = "its worker process died (crashed, out of memory or killed): " + fail["error"]
+    store.write_status(
+        job.experiment,
+        {"run": job.run, "seed": job.cfg.seed, "scenario": job.cfg.scenario}
+        | {"overrides": job.overrides, "status": "failed", "model_version": MODEL_VERSION}
+        | fail,
+    )
+    return {"state": "failed", "error": fail["error"]}
+
+
 def run_local(jobs: Sequence[Job], processes: int) -> list[dict[str, Any]]:
-    """Run jobs in this process (one job or one process) or a pool of forked processes."""
+    """Run jobs in this process (one process or one job) or in a pool of worker processes.
+
+    A worker that dies breaks the pool for every job in flight; those jobs are retried once
+    in a fresh pool, and recorded as failed if their worker dies again.
+    """
     progress = Progress(len(jobs))
     results: list[dict[str, Any]] = []
     try:
@@ -364,29 +382,32 @@ def run_local(jobs: Sequence[Job], processes: int) -> list[dict[str, Any]]:
                 results.append(_execute_job(job))
                 progress.update(job, results[-1])
             return results
-        import sim.simulate  # noqa: F401 (import the model once, before forking)
-
-        workers = min(processes, len(jobs))
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            pending = {pool.submit(_execute_job, job): job for job in jobs}
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 (a worker died: record the run)
-                        fail = store.failure(exc)
-                        store.write_status(
-                            job.experiment,
-                            {"run": job.run, "seed": job.cfg.seed, "scenario": job.cfg.scenario}
-                            | {"overrides": job.overrides, "status": "failed"}
-                            | {"model_version": MODEL_VERSION}
-                            | fail,
-                        )
-                        result = {"state": "failed", "error": fail["error"]}
-                    results.append(result)
-                    progress.update(job, result)
+        # Spawned workers: a fresh interpreter each (with this process's sys.path), so no
+        # thread of this process (Arrow's pool) is copied into a fork; each imports the model
+        # once and then runs many jobs.
+        context = get_context("spawn")
+        remaining, crashed_before = list(jobs), set()
+        while remaining:
+            retry = []
+            workers = min(processes, len(remaining))
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                pending = {pool.submit(_execute_job, job): job for job in remaining}
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        job = pending.pop(future)
+                        try:
+                            result = future.result()
+                        except BrokenProcessPool as exc:
+                            key = (job.experiment, job.run, job.cfg.seed)
+                            if key not in crashed_before:
+                                crashed_before.add(key)
+                                retry.append(job)
+                                continue
+                            result = _record_crash(job, exc)
+                        results.append(result)
+                        progress.update(job, result)
+            remaining = retry
     finally:
         progress.close()
     return results

@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     total = sum(len(v) for v in states.values())
     counts = ", ".join(f"{len(v)} {k}" for k, v in states.items())
-    print(f"{args.experiment}: {total} runs: {counts}" + (f"; {other} other results" if other else ""))
+    more = f"; {other} other results" if other else ""
+    print(f"{args.experiment}: {total} runs: {counts}{more}")
     for job, record in states["failed"]:
         where = f" on {record.get('host')}" if record.get("host") else ""
         print(f"failed: {job.label}{where}: {record.get('error')}")
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("  " + str(record["traceback"]).rstrip().replace("\n", "\n  "))
     for job, record in states["damaged"]:
         print(f"damaged: {job.path}: {record['error']}")
-    for job, record in states["running"]:
+    for job, _ in states["running"]:
         holder = store.holder(args.experiment, job.run, job.cfg.seed) or {}
         print(f"running: {job.label} on {holder.get('host')} (pid {holder.get('pid')})")
     if states["failed"] and not args.traceback:
