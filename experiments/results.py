@@ -25,6 +25,7 @@ file is reported by path and redone, never taken as done. Files are written atom
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import hashlib
 import json
@@ -176,16 +177,22 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+@functools.cache
 def git_state() -> tuple[str, bool | None]:
-    """(commit hash or ``"unknown"``, whether the work tree has uncommitted changes or None)."""
+    """(commit hash or ``"unknown"``, whether the work tree has uncommitted changes or None).
+
+    Read once per process: a sweep's workers record the state the code was in when they
+    started (asking git for every run would cost more than a small run's writing).
+    """
     commit = _git("rev-parse", "HEAD") or "unknown"
     status = _git("status", "--porcelain")
     dirty = None if status is None else bool(status)
     return commit, dirty
 
 
+@functools.cache
 def package_versions() -> dict[str, str]:
-    """Installed versions of the simulator and its dependencies."""
+    """Installed versions of the simulator and its dependencies (read once per process)."""
     names = list(PACKAGES)
     try:
         for requirement in metadata.requires("sim") or []:
@@ -223,7 +230,7 @@ def make_provenance(config: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "experiment": config.get("experiment", {}).get("name"),
         "git_commit": commit,
         "git_dirty": dirty,
-        "packages": package_versions(),
+        "packages": dict(package_versions()),
         "python": platform.python_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -37,7 +37,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -63,6 +63,7 @@ from experiments.results import (
 )
 from sim.config import (
     compose_config,
+    composition_cache,
     expand_sweep,
     hydra_arguments,
     load_config,
@@ -481,9 +482,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        jobs = plan(argv)
+        with composition_cache():
+            jobs = plan(argv)
+            if jobs:
+                launcher, processes = launcher_settings(argv)
         if jobs:
-            launcher, processes = launcher_settings(argv)
             check_writable({j.experiment for j in jobs})
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
@@ -497,8 +500,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     names = sorted({j.experiment for j in jobs})
     todo, damaged = [], 0
-    for job in jobs:
-        problem = check_result(job.path, job.run)
+    with ThreadPoolExecutor(8) as pool:  # reading and hashing release the GIL
+        problems = list(pool.map(lambda j: check_result(j.path, j.run), jobs))
+    for job, problem in zip(jobs, problems, strict=True):
         if problem is None:
             continue
         if problem != "missing":

@@ -66,6 +66,7 @@ __all__ = [
     "CONFIG_DIR",
     "available_options",
     "compose_config",
+    "composition_cache",
     "config_to_yaml",
     "expand_sweep",
     "hydra_arguments",
@@ -414,18 +415,44 @@ def compose_config(
         ConfigError: On any composition error, with a one-line message.
     """
     overrides = list(overrides or [])
+    key = (tuple(overrides), str(config_dir), return_hydra_config)
+    if _COMPOSED is not None and key in _COMPOSED:
+        return copy.deepcopy(_COMPOSED[key])
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         for override in parsed:
             _check_override(override, config_dir)
         with _hydra(config_dir):
-            return compose(
+            cfg = compose(
                 config_name=CONFIG_NAME,
                 overrides=overrides,
                 return_hydra_config=return_hydra_config,
             )
     except (HydraException, OmegaConfBaseException, ConfigError, yaml.YAMLError) as exc:
         raise _translate(exc, overrides, config_dir) from None
+    if _COMPOSED is not None:
+        _COMPOSED[key] = copy.deepcopy(cfg)
+    return cfg
+
+
+#: Compositions kept while :func:`composition_cache` is active (None: no caching).
+_COMPOSED: dict[tuple, DictConfig] | None = None
+
+
+@contextmanager
+def composition_cache() -> Iterator[None]:
+    """Within the block, composing the same overrides twice reuses the first composition.
+
+    For one command that plans a sweep (the config files do not change meanwhile); outside
+    the block every call reads the files again.
+    """
+    global _COMPOSED
+    outer = _COMPOSED
+    _COMPOSED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _COMPOSED = outer
 
 
 def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
