@@ -432,7 +432,7 @@ def run_hydra(argv: Sequence[str], jobs: Sequence[Job]) -> list[dict[str, Any]]:
     launch_error = None
     try:
         task()
-    except Exception as exc:  # noqa: BLE001 (a failed job: reconciled below)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 (Hydra exits on a failed job)
         launch_error = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
     results = []
     for job in jobs:
@@ -447,6 +447,8 @@ def run_hydra(argv: Sequence[str], jobs: Sequence[Job]) -> list[dict[str, Any]]:
         if store.holder(job.experiment, job.run, job.cfg.seed) and not launch_error:
             results.append({"state": "busy"})
             continue
+        # The launcher is done with this job, so a claim left on it is a dead job's.
+        store.claim_path(job.experiment, job.run, job.cfg.seed).unlink(missing_ok=True)
         error = "the job ended without writing a result (killed by the scheduler?)"
         if launch_error:
             error += f"; launcher: {launch_error}"

@@ -13,7 +13,7 @@ Every run of an experiment (a run id and a seed) has, under ``<root>/<experiment
 * ``<run>-seed=<n>.lock``: the claim of whoever is running it, created with
   ``O_CREAT | O_EXCL`` (atomic, also on NFS v3+) and holding host, pid and start time. A claim
   whose process is gone (same host, pid dead) or that is older than ``$SIM_CLAIM_TTL`` seconds
-  (default 7 days, for claims from other hosts) is stale and is taken over, under a second
+  (default 24 hours, for claims from other hosts) is stale and is taken over, under a second
   exclusive lock so that two takers never both win.
 
 The result file, not the status record, is the truth about whether a run is done: the status
@@ -38,7 +38,7 @@ from experiments.results import atomic_path, experiment_dir
 
 #: Environment variable: seconds after which a claim from another host counts as stale.
 CLAIM_TTL_ENV = "SIM_CLAIM_TTL"
-DEFAULT_CLAIM_TTL = 7 * 24 * 3600
+DEFAULT_CLAIM_TTL = 24 * 3600
 #: Seconds after which an interrupted takeover of a stale claim is itself stale.
 TAKEOVER_TTL = 60
 
