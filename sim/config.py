@@ -327,7 +327,8 @@ def _translate(
         missing = exc.missing_cfg_file or ""
         group, _, option = missing.rpartition("/")
         if group:
-            options = available_options(group, config_dir) or sorted(exc.options or [])
+            # the files in configs/<group>/ and, for Hydra's groups, the plugins' options
+            options = sorted(set(available_options(group, config_dir)) | set(exc.options or []))
             return ConfigError(
                 f"{group} = {option!r}: unknown option; available options: {', '.join(options)}"
             )

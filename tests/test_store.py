@@ -316,3 +316,19 @@ def test_submitit_local_runs_a_two_run_sweep(tmp_path):
         json.loads(p.read_text())["status"] for p in (root / "smoke" / "status").glob("*.json")
     ]
     assert statuses == ["done", "done"]
+
+
+def test_jobs_a_cluster_launcher_lost_are_recorded_as_failed(root, monkeypatch, capsys):
+    def launcher_fails():  # as Hydra does when a SLURM job was killed: it exits
+        raise SystemExit(1)
+
+    monkeypatch.setattr(runner, "task", launcher_fails)
+    args = ["-m", "experiment=smoke", *TINY, "seed=0", "policy=baseline,coverage"]
+    assert runner.main([*args, "hydra/launcher=submitit_local"]) == runner.EXIT_FAILED
+    assert "error: 2 of 2 runs failed" in capsys.readouterr().err
+    index = store.read_index("smoke")
+    assert list(index["status"]) == ["failed", "failed"]
+    assert all("ended without writing a result" in e for e in index["error"])
+    assert not list((root / "smoke" / "status").glob("*.lock"))
+    assert status.main(["smoke", *TINY, "seed=0", "policy=baseline,coverage"]) == 1
+    assert "2 runs: 0 done, 2 failed" in capsys.readouterr().out
