@@ -32,10 +32,11 @@ import json
 import os
 import platform
 import re
+import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -238,12 +239,35 @@ def make_provenance(config: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return record
 
 
+_TEMP_WRITER = re.compile(r"\.(?P<host>[^/]+)-(?P<pid>\d+)-[^-./]+\.tmp$")
+
+
+def _temp_prefix(path: Path) -> str:
+    """``.<name>.<host>-<pid>-``: a temporary file names its writer, so a dead one's is known."""
+    return f".{path.name}.{socket.gethostname()}-{os.getpid()}-"
+
+
+def _writer_is_dead(tmp: Path) -> bool:
+    """Whether a temporary file's writer ran on this host and has exited."""
+    match = _TEMP_WRITER.search(tmp.name)
+    if not match or match["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
 def remove_stale_temps(path: str | Path, max_age: float = STALE_SECONDS) -> list[Path]:
     """Delete temporary files of ``path`` left behind by a killed writer.
 
     Args:
         path: A result file (it need not exist).
-        max_age: Only temporary files older than this many seconds are removed, so a writer
+        max_age: Temporary files older than this many seconds are removed, and younger ones
+            whose writer (named in the file name) ran on this host and has exited, so a writer
             that is still running is never disturbed.
 
     Returns:
@@ -252,11 +276,21 @@ def remove_stale_temps(path: str | Path, max_age: float = STALE_SECONDS) -> list
     path = Path(path)
     if not path.parent.is_dir():
         return []
+    return _remove_temps(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"), max_age)
+
+
+def remove_stale_temps_under(folder: str | Path, max_age: float = STALE_SECONDS) -> list[Path]:
+    """:func:`remove_stale_temps` for every file under ``folder`` (recursively)."""
+    folder = Path(folder)
+    return _remove_temps(folder.rglob(".*.tmp"), max_age) if folder.is_dir() else []
+
+
+def _remove_temps(temps: Iterable[Path], max_age: float) -> list[Path]:
     now = time.time()
     removed = []
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    for tmp in temps:
         with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > max_age:
+            if now - tmp.stat().st_mtime > max_age or _writer_is_dead(tmp):
                 tmp.unlink()
                 removed.append(tmp)
     return removed
@@ -281,7 +315,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; the umask decides

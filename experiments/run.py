@@ -57,6 +57,7 @@ from experiments.results import (
     experiment_dir,
     git_state,
     make_provenance,
+    remove_stale_temps,
     result_path,
     run_id,
     write_run,
@@ -273,8 +274,7 @@ def execute(
     with claim:
         if check_result(path, rid) is None:
             return {"state": "skipped", "path": str(path)}
-        for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else []:
-            tmp.unlink(missing_ok=True)  # left by a killed writer: we hold the claim
+        remove_stale_temps(path)  # left by a killed writer of this run
         commit, _ = git_state()
         record = {
             "run": rid,
@@ -501,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         task()
         return 0
     names = sorted({j.experiment for j in jobs})
+    for name in names:
+        store.tidy(name)  # claims and temporary files of killed processes
     todo, damaged = [], 0
     with ThreadPoolExecutor(8) as pool:  # reading and hashing release the GIL
         problems = list(pool.map(lambda j: check_result(j.path, j.run), jobs))

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.results import atomic_path, experiment_dir
+from experiments.results import atomic_path, experiment_dir, remove_stale_temps_under
 
 #: Environment variable: seconds after which a claim from another host counts as stale.
 CLAIM_TTL_ENV = "SIM_CLAIM_TTL"
@@ -173,6 +173,27 @@ def holder(experiment: str, run: str, seed: int) -> dict[str, Any] | None:
         return None
     info = _read_json(path)
     return None if claim_is_stale(info, age) else info or {}
+
+
+def tidy(experiment: str) -> int:
+    """Release the claims and remove the temporary files that dead processes left behind.
+
+    A stale claim is released by taking it over and letting it go (so the takeover lock keeps
+    this safe against a concurrent sweep); a claim that is live is left alone.
+
+    Returns:
+        How many claims and files were removed.
+    """
+    removed = len(remove_stale_temps_under(experiment_dir(experiment)))
+    folder = status_dir(experiment)
+    for lock in folder.glob("*.lock") if folder.is_dir() else []:
+        run, _, seed = lock.stem.rpartition("-seed=")
+        if run and seed.isdigit() and holder(experiment, run, int(seed)) is None:
+            claim = try_claim(experiment, run, int(seed))
+            if claim is not None:
+                claim.release()
+                removed += 1
+    return removed
 
 
 def write_status(experiment: str, record: dict[str, Any]) -> Path:
