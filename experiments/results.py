@@ -585,8 +585,9 @@ def read_experiment(
         ``(runs, manifest)``: ``runs`` is the per-step table of every run (columns ``scenario``,
         ``seed`` and ``run`` always present); ``manifest`` has one row per run (a seed of a
         run id): ``file``, ``scenario``, ``seed``, ``run``, ``config_hash``, ``git_commit``,
-        ``model_version``, ``created_utc`` and every key of the run's recorded config as a
-        dotted column (``model.people``, ``policy.coverage``, ``experiment.figure``, ...).
+        ``model_version``, ``created_utc``, ``design_row`` (None outside a design) and every
+        key of the run's recorded config as a dotted column (``model.people``,
+        ``policy.coverage``, ``experiment.figure``, ...).
 
     Raises:
         FileNotFoundError: If the experiment has no result files.
@@ -609,7 +610,7 @@ def read_experiment(
         frames.append(frame)
         row = {"file": str(path), "scenario": prov.get("scenario"), "seed": prov.get("seed")}
         row["run"] = prov.get("run_id") or run_id(prov["config"])
-        keys = ("config_hash", "git_commit", "model_version", "created_utc")
+        keys = ("config_hash", "git_commit", "model_version", "created_utc", "design_row")
         row |= {k: prov.get(k) for k in keys}
         rows.append(row | {k: v for k, v in flatten(prov["config"]).items() if k != "seed"})
     return pd.concat(frames, ignore_index=True), pd.DataFrame(rows)

@@ -265,6 +265,9 @@ def test_design_expands_into_runs_with_recorded_values(root, capsys):
     _, manifest = read_experiment("default", root)
     assert manifest["policy.coverage"].nunique() == 3
     assert manifest["policy.coverage"].between(0.1, 0.9).all()
+    assert sorted(manifest["design_row"]) == [0, 0, 1, 1, 2, 2]
+    rows = manifest.groupby("design_row")["policy.coverage"].nunique()
+    assert (rows == 1).all()  # a design row is one set of drawn values, over its seeds
 
 
 @pytest.mark.parametrize(
