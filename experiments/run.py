@@ -327,7 +327,7 @@ class Progress:
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit="run", dynamic_ncols=True, file=sys.stderr)
+            self.bar = tqdm(total=total, unit="run", file=sys.stderr, mininterval=0.5)
         self.total = total
         self.seen = 0
 
@@ -339,7 +339,7 @@ class Progress:
             self.bar.set_postfix(done=self.counts["done"], failed=self.counts["failed"])
             self.bar.update(1)
             if state == "failed":
-                self.bar.write(f"failed: {job.label}: {result['error']}")
+                self.bar.write(f"failed: {job.label}: {result['error']}", file=sys.stderr)
             return
         head = f"[{self.seen}/{self.total}]"
         if state == "done":

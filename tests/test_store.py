@@ -336,3 +336,34 @@ def test_jobs_a_cluster_launcher_lost_are_recorded_as_failed(root, monkeypatch, 
     assert not list((root / "smoke" / "status").glob("*.lock"))
     assert status.main(["smoke", *TINY, "seed=0", "policy=baseline,coverage"]) == 1
     assert "2 runs: 0 done, 2 failed" in capsys.readouterr().out
+
+
+def test_progress_bar_on_a_terminal_and_lines_in_logs(monkeypatch, capsys):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    job = runner.Job(sim.load_config(["seed=4"]), ["seed=4"], "abc", Path("x.parquet"))
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = runner.Progress(2)
+    progress.update(job, {"state": "done", "path": "x.parquet", "seconds": 1.0})
+    progress.update(job, {"state": "failed", "error": "ValueError: no"})
+    progress.close()
+    shown = terminal.getvalue()
+    assert "2/2" in shown and "done=1" in shown and "failed=1" in shown
+    assert "failed: baseline run=abc seed=4: ValueError: no" in shown
+    assert capsys.readouterr().out == ""
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file: one line per run
+    progress = runner.Progress(2)
+    progress.update(job, {"state": "done", "path": "x.parquet", "seconds": 1.0})
+    progress.update(job, {"state": "failed", "error": "ValueError: no"})
+    progress.close()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "[1/2] wrote x.parquet (1.0 s)",
+        "[2/2] failed: baseline run=abc seed=4: ValueError: no",
+    ]
