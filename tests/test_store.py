@@ -367,3 +367,16 @@ def test_progress_bar_on_a_terminal_and_lines_in_logs(monkeypatch, capsys):
         "[1/2] wrote x.parquet (1.0 s)",
         "[2/2] failed: baseline run=abc seed=4: ValueError: no",
     ]
+
+
+def test_launcher_presets_compose():
+    from sim.config import compose_config
+
+    slurm = compose_config(["hydra/launcher=slurm"], return_hydra_config=True).hydra.launcher
+    assert slurm._target_.endswith("SlurmLauncher")
+    assert (slurm.timeout_min, slurm.cpus_per_task, slurm.mem_gb) == (120, 1, 4)
+    assert slurm.array_parallelism == 200
+    local = compose_config([], return_hydra_config=True).hydra.launcher
+    assert local._target_.endswith("JoblibLauncher") and local.n_jobs == -1
+    assert runner.launcher_settings(["-m", "hydra.launcher.n_jobs=3"]) == ("local", 3)
+    assert runner.launcher_settings(["-m", "hydra/launcher=slurm"])[0] == "SlurmLauncher"
