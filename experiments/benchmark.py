@@ -23,6 +23,14 @@ Usage:
     python -m experiments.benchmark --full-million     # also time 260 weeks at 1,000,000
     python -m experiments.benchmark --five-million     # also build and step 5,000,000 (memory)
     python -m experiments.benchmark --profile          # where a step's time goes, by mechanism
+    python -m experiments.benchmark --sweep            # sweep throughput: 200 runs of 3,000
+                                                       # people x 104 weeks (--sweep-runs N)
+
+The sweep benchmark (DESIGN §10) runs the real command, ``python -m experiments.run -m ...``,
+over all cores into a temporary store, and reports runs per minute and the share of the
+workers' time spent outside the simulation itself (start-up, planning, claims, writing,
+status; target at most 20%), then reruns the finished sweep to time a resume that has
+nothing to do.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 import mesa
@@ -54,7 +64,10 @@ MAX_GB_FIVE_MILLION = 8.0
 TARGET_SIZES = (100_000, 1_000_000)
 MILLION, FIVE_MILLION = 1_000_000, 5_000_000
 WEEKS = 260
+#: Target share of a sweep's worker time spent outside the simulation (DESIGN §10).
+MAX_OUTSIDE_SHARE = 0.20
 #: Environment of the child processes: one thread for any numeric library (one core).
+OUTPUT_ROOT = "SIM_OUTPUT_ROOT"
 ONE_CORE = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
@@ -361,6 +374,65 @@ def _child(people: int, full: bool, repeats: int) -> None:
     print(json.dumps(r))
 
 
+def sweep_benchmark(runs: int, people: int, weeks: int, jobs: int) -> dict[str, float]:
+    """Time a sweep of ``runs`` runs through ``experiments.run`` and a resume of it.
+
+    Args:
+        runs: Runs (seeds of one scenario).
+        people: People per run.
+        weeks: Weeks per run.
+        jobs: Worker processes (-1: every core).
+
+    Returns:
+        ``wall_s``, ``runs_per_min``, ``simulate_s`` (sum over runs), ``workers``,
+        ``outside_share`` and ``resume_s``.
+    """
+    from experiments.results import output_root, read_provenance, result_files
+
+    workers = min(runs, os.cpu_count() or 1) if jobs < 0 else min(runs, jobs)
+    args = [sys.executable, "-m", "experiments.run", "-m", "experiment=smoke"]
+    args += [f"seed=range({runs})", "policy=baseline", f"model.people={people}"]
+    args += [f"run.steps={weeks}", "experiment.name=bench_sweep", f"hydra.launcher.n_jobs={jobs}"]
+    repo = str(Path(__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory(prefix="sim-sweep-bench-") as tmp:
+        env = {**os.environ, "SIM_OUTPUT_ROOT": tmp, **ONE_CORE}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH")) if p)
+        start = time.perf_counter()
+        subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+        wall = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
+        resume = time.perf_counter() - start
+        os.environ[OUTPUT_ROOT] = tmp
+        try:
+            files = result_files(output_root() / "bench_sweep" / "runs")
+            simulate = sum(float(read_provenance(f)["seconds"]) for f in files)
+        finally:
+            del os.environ[OUTPUT_ROOT]
+    return {
+        "runs": len(files),
+        "wall_s": wall,
+        "runs_per_min": len(files) / wall * 60,
+        "simulate_s": simulate,
+        "workers": workers,
+        "outside_share": 1 - simulate / (wall * workers),
+        "resume_s": resume,
+    }
+
+
+def _print_sweep(r: dict[str, float], people: int, weeks: int) -> None:
+    print(
+        f"sweep: {r['runs']:.0f} runs of {people:,} people x {weeks} weeks on "
+        f"{r['workers']:.0f} workers in {r['wall_s']:.1f} s: {r['runs_per_min']:.1f} runs/min"
+    )
+    print(
+        f"  simulation {r['simulate_s']:.1f} s of {r['wall_s'] * r['workers']:.1f} worker-s; "
+        f"outside the simulation {r['outside_share']:.0%} (target <= {MAX_OUTSIDE_SHARE:.0%}) "
+        f"{_verdict(r['outside_share'] <= MAX_OUTSIDE_SHARE)}"
+    )
+    print(f"  resume of the finished sweep (nothing to do): {r['resume_s']:.2f} s")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[100_000], help="sizes to measure")
@@ -371,8 +443,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--five-million", action="store_true", help="measure 5,000,000 people")
     ap.add_argument("--repeats", type=int, default=3, help="builds per size (best is kept)")
     ap.add_argument("--profile", action="store_true", help="per-mechanism step profile")
+    ap.add_argument("--sweep", action="store_true", help="sweep throughput only (DESIGN §10)")
+    ap.add_argument("--sweep-runs", type=int, default=200, metavar="N", help="runs of the sweep")
+    ap.add_argument("--sweep-people", type=int, default=3000, metavar="N")
+    ap.add_argument("--sweep-weeks", type=int, default=104, metavar="N")
+    ap.add_argument("--sweep-jobs", type=int, default=-1, metavar="N", help="-1: every core")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.sweep:
+        print(f"benchmark: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        r = sweep_benchmark(args.sweep_runs, args.sweep_people, args.sweep_weeks, args.sweep_jobs)
+        _print_sweep(r, args.sweep_people, args.sweep_weeks)
+        return
     if args.child:
         _child(args.child, args.full_million, args.repeats)
         return

@@ -26,7 +26,17 @@ from experiments.results import ResultsError, read_experiment
 from experiments.stats import LEVEL
 
 #: Manifest columns that are not part of a run's config.
-_NOT_CONFIG = ("file", "scenario", "seed", "config_hash", "git_commit", "created_utc")
+_NOT_CONFIG = (
+    "file",
+    "scenario",
+    "seed",
+    "run",
+    "config_hash",
+    "git_commit",
+    "model_version",
+    "created_utc",
+    "design_row",
+)
 
 
 def _show(value: Any) -> str:

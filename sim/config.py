@@ -66,6 +66,7 @@ __all__ = [
     "CONFIG_DIR",
     "available_options",
     "compose_config",
+    "composition_cache",
     "config_to_yaml",
     "expand_sweep",
     "hydra_arguments",
@@ -371,7 +372,8 @@ def _translate(
         missing = exc.missing_cfg_file or ""
         group, _, option = missing.rpartition("/")
         if group:
-            options = available_options(group, config_dir) or sorted(exc.options or [])
+            # the files in configs/<group>/ and, for Hydra's groups, the plugins' options
+            options = sorted(set(available_options(group, config_dir)) | set(exc.options or []))
             return ConfigError(
                 f"{group} = {option!r}: unknown option; available options: {', '.join(options)}"
             )
@@ -459,18 +461,44 @@ def compose_config(
         ConfigError: On any composition error, with a one-line message.
     """
     overrides = list(overrides or [])
+    key = (tuple(overrides), str(config_dir), return_hydra_config)
+    if _COMPOSED is not None and key in _COMPOSED:
+        return copy.deepcopy(_COMPOSED[key])
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
         for override in parsed:
             _check_override(override, config_dir)
         with _hydra(config_dir):
-            return compose(
+            cfg = compose(
                 config_name=CONFIG_NAME,
                 overrides=overrides,
                 return_hydra_config=return_hydra_config,
             )
     except (HydraException, OmegaConfBaseException, ConfigError, yaml.YAMLError) as exc:
         raise _translate(exc, overrides, config_dir) from None
+    if _COMPOSED is not None:
+        _COMPOSED[key] = copy.deepcopy(cfg)
+    return cfg
+
+
+#: Compositions kept while :func:`composition_cache` is active (None: no caching).
+_COMPOSED: dict[tuple, DictConfig] | None = None
+
+
+@contextmanager
+def composition_cache() -> Iterator[None]:
+    """Within the block, composing the same overrides twice reuses the first composition.
+
+    For one command that plans a sweep (the config files do not change meanwhile); outside
+    the block every call reads the files again.
+    """
+    global _COMPOSED
+    outer = _COMPOSED
+    _COMPOSED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _COMPOSED = outer
 
 
 def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
@@ -543,11 +571,19 @@ def load_configs(
     parser = OverridesParser.create()
     groups = set(_groups(config_dir))
     composed: dict[tuple[str, ...], DictConfig] = {}
+    # Jobs of a sweep repeat the same few override strings (seed=0, policy=coverage, ...):
+    # parse each once; and jobs that differ only in their seed share one validated config.
+    parsed_once: dict[str, Override] = {}
+    by_rest: dict[tuple[str, ...], Config] = {}
+    seed_free: dict[tuple[str, ...], bool] = {}
     configs = []
     for job in jobs:
         job = list(job)
         try:
-            parsed = parser.parse_overrides(job)
+            for line in job:
+                if line not in parsed_once:
+                    parsed_once[line] = parser.parse_overrides([line])[0]
+            parsed = [parsed_once[line] for line in job]
         except (HydraException, OmegaConfBaseException) as exc:
             raise _translate(exc, job, config_dir) from None
         plain = [
@@ -561,6 +597,17 @@ def load_configs(
         base_key = tuple(o.input_line for o in parsed if o not in plain)
         if base_key not in composed:
             composed[base_key] = compose_config(list(base_key), config_dir)
+            text = OmegaConf.to_yaml(composed[base_key])
+            seed_free[base_key] = "${seed}" not in text and "${.seed}" not in text
+        seeds = [o for o in plain if o.key_or_group == "seed"]
+        rest = base_key + tuple(o.input_line for o in plain if o.key_or_group != "seed")
+        if seed_free[base_key] and len(seeds) == 1 and rest in by_rest:
+            value = seeds[0].value()
+            try:
+                configs.append(dataclasses.replace(by_rest[rest], seed=value))
+            except ConfigError:
+                raise _bad_value("seed", value) from None
+            continue
         cfg = copy.deepcopy(composed[base_key])
         try:
             for override in plain:
@@ -569,6 +616,7 @@ def load_configs(
         except (HydraException, OmegaConfBaseException) as exc:
             raise _translate(exc, job, config_dir) from None
         configs.append(to_config(cfg))
+        by_rest.setdefault(rest, configs[-1])
     return configs
 
 

@@ -20,6 +20,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Version of the model's mechanisms. Part of every run's id: bump it whenever a change to sim/
+#: changes the numbers, so results of the old model are never taken for the new one's.
+MODEL_VERSION = "2.0.0"
+
 
 class ConfigError(ValueError):
     """A config value has the wrong type, is out of range, or is unknown.
@@ -791,6 +795,9 @@ class ExperimentParams(Params):
     policies: list[str] = spec(["baseline"], "policy packages compared")
     seeds: int = spec(5, "replicates per scenario", 1, 10_000)
     figure: str = spec("scenario_bars", "figure the experiment draws")
+    design: dict[str, Any] = spec(
+        {}, "a sampling design over parameter ranges (see experiments/design.py); {} = grid only"
+    )
 
 
 @dataclass(frozen=True)

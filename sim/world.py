@@ -164,7 +164,9 @@ def build_population(p: ModelParams, rng: np.random.Generator) -> dict[str, np.n
     # platform workers are dispersed, and a small world has only a few platform organisations,
     # so a drawn density there would make the platform's whole membership all-or-nothing.
     density[unit_sector == PLATFORM] = 1.0
-    weight = odds[sector] * np.where(unit >= 0, density[np.maximum(unit, 0)], 1.0)
+    # a world without work units (every sector share 0) has no densities to look up
+    unit_density = density[np.maximum(unit, 0)] if next_unit else np.ones(n)
+    weight = odds[sector] * np.where(unit >= 0, unit_density, 1.0)
     n_members = int(round(p.member_share * n))
     member = np.zeros(n, bool)
     member[weighted_sample(weight, n_members, rng)] = True

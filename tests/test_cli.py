@@ -99,14 +99,17 @@ def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
     args = ["policy=coverage", "seed=3", "model.people=300", "run.steps=20"]
     done = cli("experiments.run", args, root, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    path = root / "default" / "runs" / "coverage" / "seed=3.parquet"
-    assert path.is_file()
+    (path,) = (root / "default" / "runs").rglob("*.parquet")
+    assert path.parent.parent.name == "scenario=coverage" and path.name == "seed=3.parquet"
+    assert path.parent.name == f"run={read_provenance(path)['run_id']}"
     assert str(path) in done.stdout
     assert [p.name for p in path.parent.iterdir()] == ["seed=3.parquet"]  # no temp files left
+    assert oct(path.stat().st_mode & 0o077) != "0o0"  # readable by the group, as the umask says
 
     df = pd.read_parquet(path)
     assert len(df) == 20
     assert {"step", "seed", "scenario", "cohesion", "mobilization"} <= set(df.columns)
+    assert set(df["model.people"]) == {300} and set(df["policy.coverage"]) == {0.95}
     assert set(df["scenario"]) == {"coverage"} and set(df["seed"]) == {3}
 
     meta = pq.read_schema(path).metadata
@@ -116,7 +119,8 @@ def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
     assert prov["seed"] == 3 and prov["scenario"] == "coverage"
     assert prov["config"]["model"]["people"] == 300
     assert prov["config"]["policy"]["coverage"] == 0.95
-    for field in ("git_commit", "git_dirty", "packages", "python", "created_utc", "config_hash"):
+    fields = ("git_commit", "git_dirty", "packages", "python", "created_utc", "config_hash")
+    for field in (*fields, "run_id", "model_version"):
         assert field in prov
     assert prov["packages"]["mesa"].startswith("3.")
 
@@ -128,8 +132,9 @@ def test_single_run_writes_parquet_with_provenance_and_rerun_skips(tmp_path):
 
     changed = cli("experiments.run", [*args[:-1], "run.steps=21"], root, cwd=tmp_path)
     assert changed.returncode == 0, changed.stderr
-    assert "replacing" in changed.stdout
-    assert len(pd.read_parquet(path)) == 21
+    files = sorted((root / "default" / "runs").rglob("*.parquet"))
+    assert len(files) == 2 and path in files  # another config is another run: nothing replaced
+    assert sorted(len(pd.read_parquet(f)) for f in files) == [20, 21]
 
 
 @pytest.mark.slow
@@ -142,7 +147,9 @@ def test_smoke_multirun_then_figures(tmp_path):
     runs = root / "smoke" / "runs"
     files = sorted(runs.rglob("*.parquet"))
     assert len(files) == 8
-    assert {f.parent.name for f in files} == {"baseline", "coverage", "embedding", "openness"}
+    scenarios = {f.parent.parent.name for f in files}
+    assert scenarios == {f"scenario={s}" for s in ("baseline", "coverage", "embedding", "openness")}
+    assert not list(root.rglob(".hydra")) and not list(root.rglob("*.log"))  # no Hydra clutter
 
     figures = cli("experiments.figures", ["smoke"], root, cwd=tmp_path)
     assert figures.returncode == 0, figures.stderr

@@ -20,7 +20,7 @@ from experiments.figures import lang as figure_lang
 from experiments.figures.metrics import SHARES, run_metrics
 from experiments.figures.registry import lookup
 from experiments.provenance import ExperimentRecord
-from experiments.results import ResultsError, config_hash, make_provenance, run_path, write_run
+from experiments.results import ResultsError, config_hash, make_provenance, result_path, write_run
 from sim.config import load_config
 from sim.params import Config
 
@@ -58,7 +58,7 @@ def write_experiment(root: Path, runs: list[dict], created: str = "2025-01-01T00
         prov |= {"config": config, "config_hash": config_hash(config), "seed": cfg.seed}
         prov |= {"scenario": cfg.scenario, "experiment": cfg.experiment.name}
         prov["created_utc"] = data.get("_created", created)
-        path = run_path(cfg.experiment.name, cfg.scenario, cfg.seed)
+        path = result_path(cfg)
         lift = 0.05 * i % 0.2
         write_run(fake_run(cfg.scenario, cfg.seed, cfg.run.steps, lift), path, prov)
     return root
@@ -324,7 +324,7 @@ def test_newest_run_names_the_figure_with_a_warning(root):
     assert record.figures == ("social_change_series",)
     (warning,) = record.warnings
     assert warning.startswith("warning: results disagree on experiment.figure: ")
-    assert "baseline/seed=0.parquet" in warning and "coverage/seed=0.parquet" in warning
+    assert "scenario=baseline/run=" in warning and "scenario=coverage/run=" in warning
 
 
 def test_crisis_call_beyond_the_horizon_warns_on_stderr_and_in_the_figure(root, capsys):

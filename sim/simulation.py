@@ -1,4 +1,4 @@
-"""Run one configured simulation and return its tidy per-step table."""
+"""Run one configured simulation and return its tidy per-step table (``sim.simulate``)."""
 
 from __future__ import annotations
 
