@@ -462,7 +462,7 @@ def relocate(
     unit (``model.work_degree``, or ``model.platform_work_degree`` on a platform), as the world
     builder does. Branches: a member whose branch belonged to the old workplace (unit, joint or
     platform branch; or a floating member) joins the new unit's branch if it has one; out of
-    work, the community's branch; otherwise :func:`rehome` (community if dual-registered,
+    work, the community's branch (also from an online branch); otherwise :func:`rehome` (community if dual-registered,
     online pickup, or floating). Units left with too few members lose their own branch
     (:func:`dissolve`). Members and capacity are recounted.
 
@@ -508,7 +508,9 @@ def relocate(
     is_member = people.member[pids]
     mm, mdest, mdraw = pids[is_member], dest[is_member], draws[is_member]
     kind = at_branch(b.kind, people.home_branch[mm], -1)
-    lost = np.isin(kind, (UNIT, JOINT, PLATFORM_BRANCH, -1))
+    # out of work (retirement), a member of an online branch moves home too: the online branch
+    # stands in for a workplace the member no longer has
+    lost = np.isin(kind, (UNIT, JOINT, PLATFORM_BRANCH, -1)) | ((kind == ONLINE) & (mdest < 0))
     new_b = at_branch(units.branch, mdest, -1)
     to_unit = lost & (new_b >= 0)
     people.home_branch[mm[to_unit]] = join(state, p, mm[to_unit], new_b[to_unit])

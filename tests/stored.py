@@ -1,5 +1,5 @@
 """Tiny stored experiments for tests that read results: real runs, written by the run store's
-own writer (:func:`experiments.run.run_one`), under a given output root."""
+own writer (:func:`experiments.run.execute`), under a given output root."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments.run import run_one
+from experiments.run import execute
 from sim.config import load_configs
 
 #: A small world with a call inside the horizon: quick to run, every outcome moves.
@@ -36,7 +36,10 @@ def store_experiment(
     old = os.environ.get("SIM_OUTPUT_ROOT")
     os.environ["SIM_OUTPUT_ROOT"] = str(root)
     try:
-        return [Path(run_one(cfg)) for cfg in load_configs(jobs)]
+        done = [execute(cfg) for cfg in load_configs(jobs)]
+        bad = [d for d in done if d["state"] not in ("done", "skipped")]
+        assert not bad, f"stored experiment {name}: {bad}"
+        return [Path(d["path"]) for d in done]
     finally:
         if old is None:
             del os.environ["SIM_OUTPUT_ROOT"]
