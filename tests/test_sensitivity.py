@@ -76,6 +76,12 @@ def test_smoke_design_runs_draws_and_is_reused(tmp_path, monkeypatch, capsys):
     for name in ("sensitivity_morris", "sensitivity_sobol"):
         assert (folder / "figures" / f"{name}.pdf").stat().st_size > 0
         assert (folder / "figures" / f"{name}.png").stat().st_size > 0
+    # `make figures` (python -m experiments.figures --all) redraws them from the stored tables
+    from experiments.figures.cli import main as figures_main
+
+    (folder / "figures" / "sensitivity_sobol.png").unlink()
+    assert figures_main(["--all"]) == 0
+    assert (folder / "figures" / "sensitivity_sobol.png").exists()
     capsys.readouterr()
     assert sa.main(["--smoke", "--jobs", "2"]) == 0
     err = capsys.readouterr().err

@@ -129,8 +129,33 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+#: Experiments that store their own tables instead of runs (drawn by their own function).
+TABLE_EXPERIMENTS = ("sensitivity",)
+
+
+def _tables(experiment: str, lang: str) -> int:
+    """Redraw an experiment that stores tables (sensitivity) from its files."""
+    from experiments.figures.sensitivity import draw_sensitivity
+
+    folder = experiment_dir(experiment)
+    if not (folder / "summary.json").exists():
+        print(
+            f"error: experiment = {experiment!r}: no results in {folder}; run "
+            f"python -m experiments.{experiment} first",
+            file=sys.stderr,
+        )
+        return 1
+    if lang != "en":
+        print(f"note: {experiment} figures are drawn in English only", file=sys.stderr)
+    for path in draw_sensitivity(folder):
+        print(f"figures: {path}")
+    return 0
+
+
 def _one(experiment: str, names: Sequence[str], lang: str) -> int:
     """Draw one experiment's figures and print what was written; the exit status."""
+    if experiment in TABLE_EXPERIMENTS:
+        return _tables(experiment, lang)
     try:
         paths = make_figures(experiment, names, lang)
     except FigureError as exc:
@@ -163,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.all:
         return _one(args.experiment, args.figure, args.lang)
     experiments = stored_experiments()
+    experiments += [e for e in TABLE_EXPERIMENTS if (experiment_dir(e) / "summary.json").exists()]
     if not experiments:
         print("error: no experiment has results in the output root; run one first", file=sys.stderr)
         return 1
