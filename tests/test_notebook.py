@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from experiments.results import config_hash, make_provenance, run_path, write_run
+from experiments.results import config_hash, make_provenance, result_path, write_run
 from sim.params import Config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def test_notebook_synergy_on_a_factorial_with_a_known_answer(tmp_path, monkeypat
             run = pd.DataFrame({"step": step, "seed": seed, "scenario": name})
             run["cohesion"] = value
             run["mobilization"] = np.where(step == 6, value, 0.0)
-            write_run(run, run_path("four_dimensions", name, seed), prov)
+            write_run(run, result_path(cfg), prov)
     text = "\n".join(execute(tmp_path, "four_dimensions", monkeypatch))
     # all four: 0.08 + 0.05; singles: 4 x 0.02; the shared seed noise cancels (no width)
     assert (

@@ -201,5 +201,6 @@ def test_better_fidelity_puts_support_where_needs_are():
         ok = (b.members > 0) & np.isfinite(b.true_need)
         return float(np.corrcoef(b.support[ok] / b.members[ok], b.true_need[ok])[0, 1])
 
-    diff = paired_differences(targeting, 1.0, 0.3, range(8))
+    # 16 seeds: with few branches per world the per-seed correlations are noisy
+    diff = paired_differences(targeting, 1.0, 0.3, range(16))
     assert_mean_sign(diff, +1, "correlation of support with true need")

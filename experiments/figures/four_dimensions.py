@@ -96,7 +96,7 @@ def four_dimensions(record: ExperimentRecord) -> Drawing:
         ax.axhline(0, color="0.5", linewidth=0.8)
         ax.set_xticks(x, ["others off", "others on"])
         ax.set_xlim(-0.3, 1.3)
-        ax.set_ylabel(f"Effect of switching on\n({metric})")
+        ax.set_ylabel(f"Effect of switching on\n({metric.replace('_', ' ')})")
         ax.grid(True, axis="y")
     lower[0].legend(fontsize="x-small")
 
