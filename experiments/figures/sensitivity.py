@@ -120,8 +120,9 @@ def sobol_figure(table: pd.DataFrame, summary: dict) -> plt.Figure:
     fig.suptitle(
         f"Sobol indices of the {len(order)} factors Morris ranks highest\n"
         f"{s.get('runs', '?')} runs (N = {s.get('n', '?')}), one seed; bars: bootstrap 95% CI\n"
-        "(sampling error can take estimates outside [0, 1]; seed noise: variance across seeds "
-        "at the defaults / the sample's)"
+        "(sampling error can take estimates outside [0, 1])\nseed noise: variance across seeds "
+        "at the defaults over the sample's variance\n(above 100%: the seed moves that outcome "
+        "more than these factors do)"
     )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
