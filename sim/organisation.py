@@ -462,9 +462,9 @@ def relocate(
     unit (``model.work_degree``, or ``model.platform_work_degree`` on a platform), as the world
     builder does. Branches: a member whose branch belonged to the old workplace (unit, joint or
     platform branch; or a floating member) joins the new unit's branch if it has one; out of
-    work, the community's branch (also from an online branch); otherwise :func:`rehome` (community if dual-registered,
-    online pickup, or floating). Units left with too few members lose their own branch
-    (:func:`dissolve`). Members and capacity are recounted.
+    work, the community's branch (also from an online branch); otherwise :func:`rehome`
+    (community if dual-registered, online pickup, or floating). Units left with too few members
+    lose their own branch (:func:`dissolve`). Members and capacity are recounted.
 
     Args:
         state: the model state.
