@@ -42,6 +42,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -235,35 +236,31 @@ def write_table(frame: pd.DataFrame, path: Path, meta: dict[str, str]) -> None:
 # --------------------------------------------------------------------------- analysis
 
 
+def tabulate(
+    analyze: Callable[[np.ndarray], dict], frame: pd.DataFrame, chosen: list[Factor], keys
+) -> pd.DataFrame:
+    """One row per outcome and factor: the given keys of SALib's result for that outcome."""
+    out = []
+    for outcome in OUTCOMES:
+        res = analyze(frame[outcome].to_numpy(float))
+        for i, f in enumerate(chosen):
+            out.append({"outcome": outcome, "factor": f.name} | {k: float(res[k][i]) for k in keys})
+    return pd.DataFrame(out)
+
+
 def morris_indices(
     x: np.ndarray, frame: pd.DataFrame, chosen: list[Factor], levels: int, seed: int
 ) -> pd.DataFrame:
     """mu*, its bootstrap 95% CI, mu and sigma per factor and outcome (SALib's Morris)."""
     from SALib.analyze import morris
 
-    out = []
-    for outcome in OUTCOMES:
-        res = morris.analyze(
-            problem(chosen),
-            x,
-            frame[outcome].to_numpy(float),
-            num_levels=levels,
-            conf_level=0.95,
-            num_resamples=1000,
+    def analyze(y: np.ndarray) -> dict:
+        return morris.analyze(
+            problem(chosen), x, y, num_levels=levels, conf_level=0.95, num_resamples=1000,
             seed=seed,
-        )
-        for i, f in enumerate(chosen):
-            out.append(
-                {
-                    "outcome": outcome,
-                    "factor": f.name,
-                    "mu_star": float(res["mu_star"][i]),
-                    "mu_star_conf": float(res["mu_star_conf"][i]),
-                    "mu": float(res["mu"][i]),
-                    "sigma": float(res["sigma"][i]),
-                }
-            )
-    return pd.DataFrame(out)
+        )  # fmt: skip
+
+    return tabulate(analyze, frame, chosen, ("mu_star", "mu_star_conf", "mu", "sigma"))
 
 
 def top_factors(morris_table: pd.DataFrame, k: int) -> list[str]:
@@ -279,28 +276,13 @@ def sobol_indices(frame: pd.DataFrame, chosen: list[Factor], seed: int) -> pd.Da
     """S1 and ST with bootstrap 95% CIs per factor and outcome (SALib's Sobol analysis)."""
     from SALib.analyze import sobol
 
-    out = []
-    for outcome in OUTCOMES:
-        res = sobol.analyze(
-            problem(chosen),
-            frame[outcome].to_numpy(float),
-            calc_second_order=False,
-            conf_level=0.95,
-            num_resamples=1000,
+    def analyze(y: np.ndarray) -> dict:
+        return sobol.analyze(
+            problem(chosen), y, calc_second_order=False, conf_level=0.95, num_resamples=1000,
             seed=seed,
-        )
-        for i, f in enumerate(chosen):
-            out.append(
-                {
-                    "outcome": outcome,
-                    "factor": f.name,
-                    "S1": float(res["S1"][i]),
-                    "S1_conf": float(res["S1_conf"][i]),
-                    "ST": float(res["ST"][i]),
-                    "ST_conf": float(res["ST_conf"][i]),
-                }
-            )
-    return pd.DataFrame(out)
+        )  # fmt: skip
+
+    return tabulate(analyze, frame, chosen, ("S1", "S1_conf", "ST", "ST_conf"))
 
 
 # --------------------------------------------------------------------------- command
