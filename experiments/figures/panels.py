@@ -49,6 +49,32 @@ def _seed_offsets(n: int, centre: float = 0.22, spread: float = 0.12) -> np.ndar
     return centre + np.linspace(-spread / 2, spread / 2, n)
 
 
+def _dots(
+    ax,
+    part: pd.DataFrame,
+    names: list[str],
+    palette: dict,
+    metric: str,
+    points: pd.DataFrame | None,
+    marker: str,
+    size: float,
+) -> None:
+    """One dot with its interval per scenario (rows of ``part`` in ``names`` order), each run's
+    value beside it when ``points`` is given; scenario names on the x axis."""
+    mean, err = error_bars(part)
+    for i, scenario in enumerate(names):
+        ax.errorbar(
+            i, mean[i], yerr=err[:, i : i + 1], fmt=marker, color=palette[scenario],
+            markersize=size,
+        )  # fmt: skip
+        if points is not None:
+            values = points.loc[points["scenario"] == scenario, metric].to_numpy(float)
+            _seed_points(ax, i, values, palette[scenario])
+    ax.set_xticks(np.arange(len(names)), names, rotation=20)
+    ax.set_xlim(-0.5, len(names) - 0.3)
+    ax.margins(y=0.15)
+
+
 def _seed_points(ax: Axes, x: float, values: np.ndarray, colour: object) -> None:
     values = np.sort(values[~np.isnan(values)])
     ax.scatter(
@@ -82,18 +108,7 @@ def dot_panel(
         ylabel: Axis label (default: the metric's label).
     """
     part = summary[summary["metric"] == metric].set_index("scenario").reindex(order)
-    mean, err = error_bars(part)
-    palette = colours(order)
-    for i, scenario in enumerate(order):
-        ax.errorbar(
-            i, mean[i], yerr=err[:, i : i + 1], fmt="o", color=palette[scenario], markersize=5
-        )
-        if points is not None:
-            values = points.loc[points["scenario"] == scenario, metric].to_numpy(float)
-            _seed_points(ax, i, values, palette[scenario])
-    ax.set_xticks(np.arange(len(order)), order, rotation=20)
-    ax.set_xlim(-0.5, len(order) - 0.3)
-    ax.margins(y=0.15)
+    _dots(ax, part, order, colours(order), metric, points, marker="o", size=5)
     ax.grid(True, axis="y")
     ax.set_ylabel(ylabel or label(metric))
     ax.set_title(tr("Level"))
@@ -153,19 +168,8 @@ def difference_panel(
     """
     others = [s for s in order if s != reference]
     part = paired[paired["metric"] == metric].set_index("scenario").reindex(others)
-    mean, err = error_bars(part)
-    palette = colours(order)
     ax.axhline(0, color=REFERENCE_COLOUR, linewidth=0.8, zorder=0)
-    for i, scenario in enumerate(others):
-        ax.errorbar(
-            i, mean[i], yerr=err[:, i : i + 1], fmt="D", color=palette[scenario], markersize=4
-        )
-        if diffs is not None:
-            values = diffs.loc[diffs["scenario"] == scenario, metric].to_numpy(float)
-            _seed_points(ax, i, values, palette[scenario])
-    ax.set_xticks(np.arange(len(others)), others, rotation=20)
-    ax.set_xlim(-0.5, len(others) - 0.3)
-    ax.margins(y=0.15)
+    _dots(ax, part, others, colours(order), metric, diffs, marker="D", size=4)
     keep_visible_span(ax)
     ax.grid(True, axis="y")
     ax.set_ylabel(tr("difference from {ref}\n(paired by seed)", ref=reference))
