@@ -91,11 +91,8 @@ def branch_need(
     has = b >= 0
     bs = np.where(has, b, 0)
     values = np.column_stack([mass, mass & need]).astype(np.float32)
-    per_member = np.zeros((ids.size, 2))
     kind = branch_kind[bs] if nb else np.zeros(ids.size, np.int8)
-    for layer, on in member_layers(kind, dual_registered[ids]).items():
-        if layer in reach.out and on.any():
-            per_member += (reach.out[layer].T @ values) * on[:, None]
+    per_member = reach.gather(values, member_layers(kind, dual_registered[ids]))
     w = has.astype(float)
     needy = np.bincount(bs, weights=per_member[:, 1] * w, minlength=nb)
     ties = np.bincount(bs, weights=per_member[:, 0] * w, minlength=nb)

@@ -26,12 +26,13 @@ Coverage (DESIGN §6): a mass tied, on a layer open to the member, to a member w
 inside some branch's constituency (``covered``); a mass reached by real service keeps counting
 as effectively covered for ``COVERAGE_WEEKS`` weeks (``last_reached``).
 
-Pressure is computed from the members' rows of each layer (transposed), so the cost scales with
-the members' ties, not with the whole network.
+Pressure is computed from the members' rows of each layer, so the cost scales with the members'
+ties, not with the whole network.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -51,23 +52,98 @@ from sim.state import (
 )
 
 
+@numba.njit(cache=True, nogil=True)
+def _scatter_rows(indptr, indices, data, ids, spread, acc, flag, touched, n_touched):
+    """``acc[i] += a_(m,i) * spread[j]`` for each member ``m = ids[j]`` and each tie ``i`` of m.
+
+    Members are taken in order and each row's ties in order, the order in which ``scipy`` sums
+    ``A[:, ids] @ spread`` (``csc_matvecs``), so the sums are bit-identical to it. Rows reached
+    for the first time are appended to ``touched`` (``flag`` marks them); returns their count.
+    """
+    k = spread.shape[1]
+    for j in range(ids.size):
+        silent = True
+        for c in range(k):
+            if spread[j, c] != 0.0:
+                silent = False
+        if silent:  # adds exact zeros only
+            continue
+        m = ids[j]
+        for jj in range(indptr[m], indptr[m + 1]):
+            i = indices[jj]
+            if not flag[i]:
+                flag[i] = True
+                touched[n_touched] = i
+                n_touched += 1
+            a = data[jj]
+            for c in range(k):
+                acc[i, c] += a * spread[j, c]
+    return n_touched
+
+
+@numba.njit(cache=True, nogil=True)
+def _flush_rows(acc, total, flag, touched, n_touched):
+    """``total[i] += acc[i]`` on the touched rows, then clear them (one layer's sums done)."""
+    k = acc.shape[1]
+    for t in range(n_touched):
+        i = touched[t]
+        for c in range(k):
+            total[i, c] += acc[i, c]
+            acc[i, c] = 0.0
+        flag[i] = False
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_rows(indptr, indices, data, ids, on, values, out):
+    """``out[j] += A[ids[j], :] @ values`` for the members ``j`` with ``on[j]``.
+
+    Each row's ties are summed in order from zero, as ``scipy``'s ``csr_matvecs`` sums them,
+    then added to ``out``: bit-identical to ``out += (A[ids] @ values) * on[:, None]``.
+    """
+    k = values.shape[1]
+    row = np.zeros(k)
+    for j in range(ids.size):
+        if not on[j]:
+            continue
+        m = ids[j]
+        row[:] = 0.0
+        for jj in range(indptr[m], indptr[m + 1]):
+            a = data[jj]
+            i = indices[jj]
+            for c in range(k):
+                row[c] += a * values[i, c]
+        for c in range(k):
+            out[j, c] += row[c]
+
+
 class MemberReach:
     """Delivers per-member quantities to everyone tied to the member, layer by layer.
 
+    The members' ties are read straight from the layers' rows (compiled kernels), so a change
+    of membership only swaps the list of members: nothing is sliced or copied.
+
     Args:
-        layers: the network layers by name.
+        layers: the network layers by name (CSR, sorted indices).
         member_ids: sorted ids of the current members (refresh when membership changes).
     """
 
     def __init__(self, layers: dict[str, sp.csr_array], member_ids: np.ndarray):
         self.layers = layers
         self.degree = {k: np.diff(a.indptr).astype(float) for k, a in layers.items()}
+        n = next(iter(layers.values())).shape[0] if layers else 0
+        self._flag = np.zeros(n, bool)
+        self._touched = np.empty(n, np.intp)
+        self._acc: np.ndarray | None = None
         self.refresh(member_ids)
 
     def refresh(self, member_ids: np.ndarray) -> None:
-        """Cache the members' rows of every layer, transposed (N x members, CSC)."""
+        """The membership changed: remember the members (ids in increasing order)."""
         self.ids = np.asarray(member_ids)
-        self.out = {k: a[self.ids].T for k, a in self.layers.items()}
+
+    def _spread(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Each member's values shared evenly over its ties on the layer."""
+        deg = self.degree[name][self.ids]
+        return np.divide(values, deg[:, None], out=np.zeros_like(values), where=deg[:, None] > 0)
 
     def deliver(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
         """Sum over layers of A_l[:, members] @ (V_l / deg_l(member)).
@@ -76,31 +152,121 @@ class MemberReach:
             per_layer: for each layer, an (members x k) array of what each member sends.
 
         Returns:
-            An (N x k) array of what each person receives.
+            An (N x k) float array of what each person receives; the layers are summed in
+            the order given, each layer's sum complete before it is added.
         """
+        k = next(iter(per_layer.values())).shape[1]
+        n = self._flag.size
+        if self._acc is None or self._acc.shape[1] != k:
+            self._acc = np.zeros((n, k))
+        total = np.zeros((n, k))
+        for name, values in per_layer.items():
+            a = self.layers[name]
+            spread = np.ascontiguousarray(self._spread(name, values), dtype=float)
+            count = _scatter_rows(
+                a.indptr,
+                a.indices,
+                a.data,
+                self.ids,
+                spread,
+                self._acc,
+                self._flag,
+                self._touched,
+                0,
+            )
+            _flush_rows(self._acc, total, self._flag, self._touched, count)
+        return total
+
+    def gather(self, values: np.ndarray, on: dict[str, np.ndarray]) -> np.ndarray:
+        """Per member, the sum over the layers open to it of its ties' ``values``.
+
+        Args:
+            values: an (N x k) array over people.
+            on: for each layer, whether each member (aligned with ``ids``) reaches people on it.
+
+        Returns:
+            A (members x k) float array.
+        """
+        out = np.zeros((self.ids.size, values.shape[1]))
+        values = np.ascontiguousarray(values)
+        for name, mask in on.items():
+            a = self.layers[name]
+            _gather_rows(a.indptr, a.indices, a.data, self.ids, mask, values, out)
+        return out
+
+    def deliver_reference(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
+        """:meth:`deliver` with scipy's sparse products (the kernels' check, slower)."""
         total = None
         for name, values in per_layer.items():
-            deg = self.degree[name][self.ids]
-            spread = np.divide(
-                values, deg[:, None], out=np.zeros_like(values), where=deg[:, None] > 0
-            )
-            got = self.out[name] @ spread
+            got = self.layers[name][self.ids].T @ self._spread(name, values)
             total = got if total is None else total + got
         return total
 
+    def gather_reference(self, values: np.ndarray, on: dict[str, np.ndarray]) -> np.ndarray:
+        """:meth:`gather` with scipy's sparse products (the kernels' check, slower)."""
+        out = np.zeros((self.ids.size, values.shape[1]))
+        for name, mask in on.items():
+            out += (self.layers[name][self.ids] @ values) * mask[:, None]
+        return out
 
-def resolve_needs(
-    need: np.ndarray,
-    private: np.ndarray,
-    pressure: np.ndarray,
-    rate: float,
-    care: float,
-    u: np.ndarray,
-) -> np.ndarray:
-    """Which needs are resolved: hazard ``1 - exp(-rate * pressure)``, private ones x care."""
-    p = -np.expm1(-rate * pressure)
-    p = np.where(private, p * care, p)
-    return need & (u < p)
+
+@numba.njit(cache=True, nogil=True)
+def _settle(  # pragma: no cover - compiled
+    member,
+    need,
+    private,
+    got,
+    p_real,
+    p_formal,
+    u,
+    care,
+    gain,
+    loss,
+    unmet_loss,
+    lapse_above,
+    x,
+    anchor,
+    last_reached,
+    week,
+    reached,
+    covered,
+    met,
+    met_view,
+):
+    """The per-person end of service, in one pass (reference: :func:`settle_reference`).
+
+    Which needs are resolved (hazard ``p_real``, private ones times ``care``), formalistic
+    contacts (hazard ``p_formal``), the image update of identification and anchor (float32,
+    as :func:`image_update` and the unmet-need loss compute it), needs that lapse, and who was
+    reached, covered and met. ``u`` holds this week's three uniforms per person (float32).
+    """
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for i in range(member.size):
+        mass = not member[i]
+        p = p_real[i] * care if private[i] else p_real[i]
+        served = need[i] and mass and np.float64(u[1, i]) < p
+        contact = mass and np.float64(u[2, i]) < p_formal[i]
+        unmet = mass and need[i] and not served
+        up = gain if served else zero
+        down = loss if contact else zero
+        keep = one - (unmet_loss if unmet else zero)
+        v = x[i]
+        v = v + up * (one - v)
+        x[i] = (v - down * v) * keep
+        v = anchor[i]
+        v = v + up * (one - v)
+        anchor[i] = (v - down * v) * keep
+        still = need[i] and not served
+        need[i] = still and not (mass and u[0, i] > lapse_above)
+        real = got[i, 0]
+        reached[i] = mass and real > 0.0
+        if reached[i]:
+            last_reached[i] = week
+        covered[i] = mass and got[i, 3] > 0.0
+        total = real + got[i, 1]
+        met[i] = total > 0.0
+        met_view[i] = got[i, 2] / total if met[i] else 0.0
 
 
 def image_update(
@@ -111,6 +277,46 @@ def image_update(
     down = (loss * formal_contact).astype(x.dtype)
     x = x + up * (1 - x)
     return x - down * x
+
+
+def settle_reference(
+    member,
+    need,
+    private,
+    got,
+    p_real,
+    p_formal,
+    u,
+    care,
+    gain,
+    loss,
+    unmet_loss,
+    lapse_above,
+    x,
+    anchor,
+    last_reached,
+    week,
+):
+    """:func:`_settle` in plain numpy (its independent check); returns the new arrays.
+
+    Returns:
+        ``(need, x, anchor, last_reached, reached, covered, met, met_view)``.
+    """
+    mass = ~member
+    served = need & mass & (u[1] < np.where(private, p_real * care, p_real))
+    formal_contact = mass & (u[2] < p_formal)
+    unmet = mass & need & ~served
+    keep = np.float32(1.0) - np.float32(unmet_loss) * unmet
+    out = []
+    for arr in (x, anchor):
+        out.append(image_update(arr, served, formal_contact, float(gain), float(loss)) * keep)
+    need = need & ~served & ~(mass & (u[0] > lapse_above))
+    reached = mass & (got[:, 0] > 0)
+    last_reached = np.where(reached, week, last_reached).astype(last_reached.dtype)
+    total = got[:, 0] + got[:, 1]
+    met = total > 0
+    met_view = np.divide(got[:, 2], total, out=np.zeros(member.size), where=met)
+    return need, out[0], out[1], last_reached, reached, mass & (got[:, 3] > 0), met, met_view
 
 
 def member_layers(kind: np.ndarray, dual: np.ndarray) -> dict[str, np.ndarray]:
@@ -199,28 +405,34 @@ def step(
     sending = member_sending(people, state.branches, p, reach.ids)
     got = reach.deliver(sending)
     bridge.add_to(got, reach.ids, sending)
-    real, formal, view_sum = got[:, 0], got[:, 1], got[:, 2]
-    served = resolve_needs(
-        people.need & mass,
+    # the hazards in numpy (its expm1), the per-person bookkeeping in one compiled pass
+    real, formal = got[:, 0], got[:, 1]
+    p_real = -np.expm1(-p.service_rate * real)
+    p_formal = -np.expm1(-p.service_rate * formal)
+    people.reached = np.empty(n, bool)
+    people.covered = np.empty(n, bool)
+    people.met = np.empty(n, bool)
+    people.met_view = np.empty(n)
+    _settle(
+        people.member,
+        people.need,
         people.private_need,
-        real,
-        p.service_rate,
-        policy.lever("care_service"),
-        u[1],
+        got,
+        p_real,
+        p_formal,
+        u,
+        float(policy.lever("care_service")),
+        np.float32(p.service_gain),
+        np.float32(p.formalism_loss),
+        np.float32(p.unmet_need_loss),
+        np.float32(1.0 - p.need_lapse),
+        people.identification,
+        people.anchor,
+        people.last_reached,
+        week,
+        people.reached,
+        people.covered,
+        people.met,
+        people.met_view,
     )
-    formal_contact = mass & (u[2] < -np.expm1(-p.service_rate * formal))
-    unmet = mass & people.need & ~served
-    keep = np.float32(1.0) - np.float32(p.unmet_need_loss) * unmet
-    for arr in (people.identification, people.anchor):  # experience moves the anchor too
-        arr[:] = image_update(arr, served, formal_contact, p.service_gain, p.formalism_loss)
-        arr *= keep
-    people.need &= ~served
-    # needs also end without the party (solved elsewhere, or given up): no trust gained
-    people.need &= ~(mass & (u[0] > 1.0 - p.need_lapse))
-    people.reached = mass & (real > 0)
-    people.last_reached[people.reached] = week
-    people.covered = mass & (got[:, 3] > 0)
-    total = real + formal
-    people.met = total > 0
-    people.met_view = np.divide(view_sum, total, out=np.zeros(n), where=people.met)
     return Events()
