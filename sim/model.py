@@ -185,9 +185,7 @@ class PartyBuildingModel(mesa.Model):
             return
         if swapped:
             self.ops.refresh_members(self.state.people.member_ids())
-        if self.state.people.version != self.ops.people_version:
-            self.ops.weights = recruitment.weights(self.state.people, self.params, self.policy)
-            self.ops.people_version = self.state.people.version
+        self.ops.weight_cache.update(self.state.people)
 
     def _swap(self, pid: int, cls: type[Member] | type[Mass]) -> None:
         """Replace a person's Mesa agent by one of the other class (admission or exit)."""

@@ -28,9 +28,13 @@ class Operators:
     peers: Peers  #: the peer term of mobilization (pooled over the influence adjacency, or OR)
     reach: MemberReach  #: the members' ties, for service and sensing
     bridge: OrgBridge  #: partnered social organisations' relay (built once, at set-up)
-    weights: tuple[np.ndarray, np.ndarray]  #: recruitment (application, outreach) weights
+    weight_cache: recruitment.WeightCache  #: recruitment weights, updated as people change
     network_version: int  #: the network version these were built from
-    people_version: int  #: the people's version the weights were computed from
+
+    @property
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Recruitment (application, outreach) weights of every person."""
+        return self.weight_cache.values
 
     def refresh_members(self, member_ids: np.ndarray) -> None:
         """The membership changed: re-cache the members' ties."""
@@ -62,7 +66,6 @@ def build(
         peers=peers,
         reach=MemberReach(layers, state.people.member_ids()),
         bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
-        weights=recruitment.weights(state.people, p, policy),
+        weight_cache=recruitment.WeightCache(state.people, p, policy),
         network_version=state.network.version,
-        people_version=state.people.version,
     )

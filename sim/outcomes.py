@@ -55,6 +55,11 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
+def _share(count: int, size: int) -> float:
+    """``count / size`` (0 for an empty group): a mean of 0/1 values, computed from the count."""
+    return float(count / size) if size else 0.0
+
+
 def compute_outcomes(
     state: State, p: ModelParams, policy: PolicyParams, week: int
 ) -> dict[str, float]:
@@ -85,39 +90,42 @@ def compute_outcomes(
     """
     people, units, b = state.people, state.units, state.branches
     member = people.member
-    c = people.commitment[member]
+    ids = people.member_ids()
+    c = people.commitment[ids]
     mass = ~member
+    n_mass = people.n - ids.size
     xm = people.identification[mass]
     weights = b.members.sum()
     effective = mass & (week - people.last_reached < COVERAGE_WEEKS)
     covered = people.covered & mass
-    n_covered = int(covered.sum())
+    n_covered = np.count_nonzero(covered)
     n_branches = int((b.members > 0).sum())
-    load = commitment.load(state, p, policy)
+    load = commitment.MemberWeek(state, p, policy, ids).load
+    # shares are counts over sizes: the same floats as means of 0/1 arrays, without the arrays
     out = {
         "cohesion": _mean(c),
         "cohesion_out_of_system": _mean(people.commitment[member & people.out_of_system]),
-        "engaged_share": _mean((c > p.engaged_level).astype(float)),
-        "floating_members": _mean((people.home_branch[member] < 0).astype(float)),
+        "engaged_share": _share(np.count_nonzero(c > p.engaged_level), c.size),
+        "floating_members": _share(np.count_nonzero(people.home_branch[ids] < 0), ids.size),
         "identification": _mean(xm),
-        "member_identification": _mean(people.identification[member]),
+        "member_identification": _mean(people.identification[ids]),
         "polarisation": float(4.0 * xm.var()) if xm.size else 0.0,
-        "mobilization": _mean(people.active.astype(float)),
+        "mobilization": _share(np.count_nonzero(people.active), people.n),
         "unit_coverage": _mean((units.branch[units.staff > 0] >= 0).astype(float)),
-        "formal_coverage": _mean(covered[mass].astype(float)),
-        "effective_coverage": _mean(effective[mass].astype(float)),
-        "floating_gap": float((covered & ~effective).sum() / n_covered) if n_covered else 0.0,
+        "formal_coverage": _share(n_covered, n_mass),
+        "effective_coverage": _share(np.count_nonzero(effective), n_mass),
+        "floating_gap": _share(np.count_nonzero(covered & ~effective), n_covered),
         "burden": float((b.burden * b.members).sum() / weights) if weights else 0.0,
         "sensing_error": float(state.hierarchy.sensing_error),
         "answered_share": commitment.answered_share(state, week),
         "business_performance": fusion.business_performance(units.branch, units.performance),
-        "unmet_needs": _mean(people.need.astype(float)),
-        "members": float(member.sum()),
+        "unmet_needs": _share(np.count_nonzero(people.need), people.n),
+        "members": float(ids.size),
         "branches": float(n_branches),
         "members_per_branch": float(weights / n_branches) if n_branches else 0.0,
         "exits": float(state.tally.exits),
         "deaths": float(state.tally.deaths),
-        "member_load": float(load[member].mean()) if member.any() else 0.0,
+        "member_load": float(load.mean()) if ids.size else 0.0,
     }
     out.update(recruitment.outcomes(state))
     out.update(mobilization_groups(state))

@@ -92,3 +92,19 @@ def test_settle_equals_numpy_reference():
         np.testing.assert_array_equal(a, b, err_msg=name)
     # every branch of the kernel is exercised
     assert (need & ~need_k).any() and (x_k > x).any() and (x_k < x).any() and reached.any()
+
+
+def test_enculturation_step_equals_numpy_reference(model):
+    """The fused week of influence, bounded confidence and open-activity pull."""
+    from sim.mechanisms import enculturation
+
+    s, p, pol = model.state, model.params, model.policy
+    assert p.confidence < 1.0 and s.people.met.any()
+    before = s.people.identification.copy()
+    expected = enculturation.step_reference(s, p, pol, model.ops.influence)
+    enculturation.step(s, p, pol, model.ops.influence)
+    got = s.people.identification
+    assert got.dtype == np.float32
+    assert not np.array_equal(got, before)
+    np.testing.assert_array_equal(got, expected)
+    s.people.identification = before  # leave the shared model as it was

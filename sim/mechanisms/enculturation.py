@@ -44,6 +44,35 @@ def _bounded_mean(indptr, indices, data, x, eps, out):  # pragma: no cover - com
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _enculturate(  # pragma: no cover - compiled
+    indptr, indices, data, x, eps, x0, lam, keep0, pull, new_groups, met, view, out
+):
+    """A week of enculturation for float32 views in one pass (reference: :func:`step_reference`).
+
+    Per person: the bounded-confidence mean of the neighbours (as :func:`_bounded_mean`), the
+    Friedkin-Johnsen mix ``lam * mean + keep0 * x0`` in float32, then the pull toward the
+    members met (``pull[0]`` for everyone met, ``pull[1]`` for the new groups) in float64,
+    stored as float32: the operations, order and dtypes of the numpy step.
+    """
+    for i in range(x.shape[0]):
+        xi = x[i]
+        num = xi - xi
+        den = xi - xi
+        for jj in range(indptr[i], indptr[i + 1]):
+            xj = x[indices[jj]]
+            if abs(xi - xj) < eps:
+                w = data[jj]
+                num += w * xj
+                den += w
+        mean = num / den if den > 0 else xi
+        fj = lam * mean + keep0 * x0[i]
+        rate = (pull[1] if new_groups[i] else pull[0]) * (1.0 if met[i] else 0.0)
+        y = np.float64(fj)
+        out[i] = np.float32(y + rate * (view[i] - y))
+    return out
+
+
 class BoundedConfidenceOperator:
     """Applies W_eps to a vector, reusing the sparsity pattern of a fixed adjacency.
 
@@ -135,6 +164,37 @@ def step(
     activities suited to them (``policy.new_strata_outreach``, paper 4.1).
     """
     people = state.people
+    met = people.met & ~people.member
+    rate = p.open_pull * policy.lever("open_activities")
+    targeted = p.strata_pull * policy.lever("new_strata_outreach")
+    x = people.identification
+    if p.confidence < 1.0 and x.dtype == np.float32 and people.anchor.dtype == np.float32:
+        a = influence.adjacency
+        people.identification = _enculturate(
+            a.indptr,
+            a.indices,
+            influence._data_as(x.dtype),
+            x,
+            np.float32(p.confidence),
+            people.anchor,
+            np.float32(p.susceptibility),
+            np.float32(1.0 - p.susceptibility),
+            np.array([rate, rate + targeted]),
+            people.new_groups(),
+            met,
+            people.met_view,
+            np.empty_like(x),
+        )
+    else:
+        people.identification = step_reference(state, p, policy, influence)
+    return Events()
+
+
+def step_reference(
+    state: State, p: ModelParams, policy: PolicyParams, influence: BoundedConfidenceOperator
+) -> np.ndarray:
+    """The new identification, by numpy and scipy passes (:func:`_enculturate`'s check)."""
+    people = state.people
     x = friedkin_johnsen_step(
         influence, people.identification, people.anchor, p.susceptibility, p.confidence
     )
@@ -142,5 +202,4 @@ def step(
     rate = p.open_pull * policy.lever("open_activities")
     targeted = p.strata_pull * policy.lever("new_strata_outreach")
     pull = np.where(people.new_groups(), rate + targeted, rate) * met
-    people.identification = open_activity_pull(x, people.met_view, pull).astype(np.float32)
-    return Events()
+    return open_activity_pull(x, people.met_view, pull).astype(np.float32)

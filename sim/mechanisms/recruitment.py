@@ -151,14 +151,52 @@ def _round_stochastic(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def weights(people: People, p: ModelParams, policy: PolicyParams) -> tuple[np.ndarray, np.ndarray]:
     """(application weight y_j o_j, outreach weight o_j) of every person.
 
-    They depend only on age, sector and the new-strata flag: the model caches them until one of
-    those changes (``people.version``).
+    They depend only on the age band (35 or younger), sector and the new-strata flag: the
+    model keeps them in a :class:`WeightCache` that recomputes only the people whose band or
+    group changed.
     """
-    youth = np.where(people.age <= 35, p.youth_odds, 1.0)
-    reach = outreach_weight(
-        people.new_groups(), p.outreach_base, policy.lever("new_strata_outreach")
-    )
+    return weights_of(people.age <= 35, people.new_groups(), p, policy)
+
+
+def weights_of(
+    young: np.ndarray, new_groups: np.ndarray, p: ModelParams, policy: PolicyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`weights` from each person's age band and group."""
+    youth = np.where(young, p.youth_odds, 1.0)
+    reach = outreach_weight(new_groups, p.outreach_base, policy.lever("new_strata_outreach"))
     return (youth * reach).astype(np.float32), reach
+
+
+class WeightCache:
+    """The recruitment weights of every person, kept current at the cost of the changes.
+
+    Ageing, deaths and moves change a few people's age band or group each week; only their
+    weights are recomputed (element by element the same numbers as a full recomputation).
+
+    Args:
+        people: the people.
+        p: model parameters.
+        policy: policy levers.
+    """
+
+    def __init__(self, people: People, p: ModelParams, policy: PolicyParams):
+        self.p, self.policy = p, policy
+        self.young = people.age <= 35
+        self.new_groups = people.new_groups()
+        self.values = weights_of(self.young, self.new_groups, p, policy)
+        self.version = people.version
+
+    def update(self, people: People) -> None:
+        """Recompute the weights of the people whose age band or group changed."""
+        if people.version == self.version:
+            return
+        young, new_groups = people.age <= 35, people.new_groups()
+        changed = np.flatnonzero((young != self.young) | (new_groups != self.new_groups))
+        if changed.size:
+            app, reach = weights_of(young[changed], new_groups[changed], self.p, self.policy)
+            self.values[0][changed] = app
+            self.values[1][changed] = reach
+        self.young, self.new_groups, self.version = young, new_groups, people.version
 
 
 def development_hours(state: State, p: ModelParams, policy: PolicyParams) -> np.ndarray:

@@ -64,18 +64,11 @@ class OrgBridge:
         self.scale = np.divide(
             self.relay, self.size, out=np.zeros(self.size.size), where=self.size > 0
         )
-        # the people who belong to any organisation, and their rows of the membership
+        # the people who belong to any organisation, and the organisations x those people
+        # block of the membership (their columns in increasing id, as in the full matrix)
         self.people = np.flatnonzero(np.diff(self.members.indptr) > 0)
         self._rows = sp.csr_array(self.members[self.people])
-        self._ids: np.ndarray | None = None
-        self._of_members: sp.csr_array | None = None
-
-    def _member_rows(self, member_ids: np.ndarray) -> sp.csr_array:
-        """Organisations x members block of the membership (cached while membership holds)."""
-        if self._ids is not member_ids:
-            self._of_members = sp.csr_array(self.members[member_ids].T)
-            self._ids = member_ids
-        return self._of_members
+        self._cols = sp.csr_array(self._rows.T)
 
     def add_to(
         self, received: np.ndarray, member_ids: np.ndarray, sending: dict[str, np.ndarray]
@@ -84,10 +77,16 @@ class OrgBridge:
 
         Each organisation relays a share of what its party members send (summed over layers)
         to all its members, evenly; only the rows of people who belong to an organisation (a
-        few percent of the population) are touched.
+        few percent of the population) are touched. What the organisation's people who are not
+        party members send is zero, so the sums run over all its people in id order.
         """
         if self.people.size == 0 or not self.partnered.any():
             return
         total = sum(sending.values())
-        per_org = (self._member_rows(member_ids) @ total) * self.scale[:, None]
+        # each organisation person's row of ``total`` (zero for those not in ``member_ids``)
+        pos = np.minimum(np.searchsorted(member_ids, self.people), max(member_ids.size - 1, 0))
+        found = member_ids[pos] == self.people if member_ids.size else np.zeros(0, bool)
+        sent = np.zeros((self.people.size, total.shape[1]))
+        sent[found] = total[pos[found]]
+        per_org = (self._cols @ sent) * self.scale[:, None]
         received[self.people] += self._rows @ per_org
