@@ -40,11 +40,12 @@ def test_gather_equals_sparse_products(model):
     s = model.state
     reach = MemberReach(s.network.layers, s.people.member_ids())
     ids = reach.ids
-    values = np.column_stack([~s.people.member, s.people.need]).astype(np.float32)
+    mass = ~s.people.member
+    values = np.column_stack([mass, mass & s.people.need]).astype(np.float32)
     kind = s.branches.kind[np.maximum(s.people.home_branch[ids], 0)]
     on = member_layers(kind, s.people.dual_registered[ids])
-    got = reach.gather(values, on)
-    assert got[:, 0].sum() > 0
+    got = reach.count_masses(on, mass, s.people.need)
+    assert got[:, 0].sum() > 0 and got[:, 1].sum() > 0
     np.testing.assert_array_equal(got, reach.gather_reference(values, on))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.params import ModelParams, PolicyParams
+from sim.sparse import unsigned
 from sim.state import Events, State
 
 
@@ -105,7 +106,9 @@ class BoundedConfidenceOperator:
         out = np.empty_like(x)
         # eps in x's dtype: numpy compares a float32 gap with a Python float in float32
         eps_x = x.dtype.type(eps)
-        return _bounded_mean(a.indptr, a.indices, self._data_as(x.dtype), x, eps_x, out)
+        return _bounded_mean(
+            unsigned(a.indptr), unsigned(a.indices), self._data_as(x.dtype), x, eps_x, out
+        )
 
     def apply_reference(self, x: np.ndarray, eps: float) -> np.ndarray:
         """:meth:`apply` in plain numpy and scipy (the kernel's independent check, slower)."""
@@ -171,8 +174,8 @@ def step(
     if p.confidence < 1.0 and x.dtype == np.float32 and people.anchor.dtype == np.float32:
         a = influence.adjacency
         people.identification = _enculturate(
-            a.indptr,
-            a.indices,
+            unsigned(a.indptr),
+            unsigned(a.indices),
             influence._data_as(x.dtype),
             x,
             np.float32(p.confidence),

@@ -90,9 +90,8 @@ def branch_need(
     b = home_branch[ids]
     has = b >= 0
     bs = np.where(has, b, 0)
-    values = np.column_stack([mass, mass & need]).astype(np.float32)
     kind = branch_kind[bs] if nb else np.zeros(ids.size, np.int8)
-    per_member = reach.gather(values, member_layers(kind, dual_registered[ids]))
+    per_member = reach.count_masses(member_layers(kind, dual_registered[ids]), mass, need)
     w = has.astype(float)
     needy = np.bincount(bs, weights=per_member[:, 1] * w, minlength=nb)
     ties = np.bincount(bs, weights=per_member[:, 0] * w, minlength=nb)

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
+from sim.sparse import unsigned
 from sim.state import (
     COMMUNITY,
     JOINT,
@@ -53,14 +54,23 @@ from sim.state import (
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter_rows(indptr, indices, data, ids, spread, acc, flag, touched, n_touched):
-    """``acc[i] += a_(m,i) * spread[j]`` for each member ``m = ids[j]`` and each tie ``i`` of m.
+def _scatter_layer(  # pragma: no cover - compiled
+    indptr, indices, data, ids, spread, total, apart, stamp, code, first, later
+):
+    """Add one layer's ``A[:, ids] @ spread`` to ``total``, summed as scipy sums it.
 
-    Members are taken in order and each row's ties in order, the order in which ``scipy`` sums
-    ``A[:, ids] @ spread`` (``csc_matvecs``), so the sums are bit-identical to it. Rows reached
-    for the first time are appended to ``touched`` (``flag`` marks them); returns their count.
+    For each member ``m = ids[j]`` in order and each tie ``i`` of m in order, the contribution
+    is ``a_(m,i) * spread[j]``: the order in which ``scipy``'s ``csc_matvecs`` adds them. The
+    layers' sums must be added to each other whole (``(work + residence) + online``), so a
+    person this layer reaches after an earlier layer did gets this layer's sum apart, in
+    ``apart``, added to ``total`` at the end; everyone else is summed straight into ``total``.
+    ``stamp`` remembers who was reached, by which layer (``2 code``: in ``total``, ``2 code + 1``:
+    apart); codes only grow, so a stamp below ``2 first`` is from an earlier call. Returns the
+    people summed apart (``later``), to be added by :func:`_add_apart`.
     """
     k = spread.shape[1]
+    direct, separate = 2 * code, 2 * code + 1
+    n_later = 0
     for j in range(ids.size):
         silent = True
         for c in range(k):
@@ -71,49 +81,56 @@ def _scatter_rows(indptr, indices, data, ids, spread, acc, flag, touched, n_touc
         m = ids[j]
         for jj in range(indptr[m], indptr[m + 1]):
             i = indices[jj]
-            if not flag[i]:
-                flag[i] = True
-                touched[n_touched] = i
-                n_touched += 1
-            a = data[jj]
-            for c in range(k):
-                acc[i, c] += a * spread[j, c]
-    return n_touched
+            a = np.float64(data[jj])
+            st = stamp[i]
+            if st == direct:
+                for c in range(k):
+                    total[i, c] += a * spread[j, c]
+            elif st == separate:
+                for c in range(k):
+                    apart[i, c] += a * spread[j, c]
+            elif st >= 2 * first:  # an earlier layer of this call reached i
+                stamp[i] = separate
+                later[n_later] = i
+                n_later += 1
+                for c in range(k):
+                    apart[i, c] = a * spread[j, c]
+            else:  # first reached in this call: total[i] is 0, and 0 + x == x
+                stamp[i] = direct
+                for c in range(k):
+                    total[i, c] = a * spread[j, c]
+    return n_later
 
 
 @numba.njit(cache=True, nogil=True)
-def _flush_rows(acc, total, flag, touched, n_touched):
-    """``total[i] += acc[i]`` on the touched rows, then clear them (one layer's sums done)."""
-    k = acc.shape[1]
-    for t in range(n_touched):
-        i = touched[t]
-        for c in range(k):
-            total[i, c] += acc[i, c]
-            acc[i, c] = 0.0
-        flag[i] = False
+def _add_apart(total, apart, later, n_later):  # pragma: no cover - compiled
+    """``total[i] += apart[i]`` for the people a layer summed apart."""
+    for t in range(n_later):
+        i = later[t]
+        for c in range(total.shape[1]):
+            total[i, c] += apart[i, c]
 
 
 @numba.njit(cache=True, nogil=True)
-def _gather_rows(indptr, indices, data, ids, on, values, out):
-    """``out[j] += A[ids[j], :] @ values`` for the members ``j`` with ``on[j]``.
+def _count_masses(indptr, indices, data, ids, on, mass, need, out):  # pragma: no cover
+    """``out[j] += (ties to masses, ties to masses with a need)`` of member ``ids[j]`` if on.
 
-    Each row's ties are summed in order from zero, as ``scipy``'s ``csr_matvecs`` sums them,
-    then added to ``out``: bit-identical to ``out += (A[ids] @ values) * on[:, None]``.
+    The two columns are ``A[ids] @ [mass, mass & need]`` summed from zero in tie order, as
+    ``scipy``'s ``csr_matvecs`` sums them, then added to ``out`` (layer after layer).
     """
-    k = values.shape[1]
-    row = np.zeros(k)
     for j in range(ids.size):
         if not on[j]:
             continue
         m = ids[j]
-        row[:] = 0.0
+        masses = 0.0
+        needy = 0.0
         for jj in range(indptr[m], indptr[m + 1]):
-            a = data[jj]
             i = indices[jj]
-            for c in range(k):
-                row[c] += a * values[i, c]
-        for c in range(k):
-            out[j, c] += row[c]
+            a = np.float64(data[jj])
+            masses += a * (1.0 if mass[i] else 0.0)
+            needy += a * (1.0 if mass[i] and need[i] else 0.0)
+        out[j, 0] += masses
+        out[j, 1] += needy
 
 
 class MemberReach:
@@ -131,14 +148,16 @@ class MemberReach:
         self.layers = layers
         self.degree = {k: np.diff(a.indptr).astype(float) for k, a in layers.items()}
         n = next(iter(layers.values())).shape[0] if layers else 0
-        self._flag = np.zeros(n, bool)
-        self._touched = np.empty(n, np.intp)
-        self._acc: np.ndarray | None = None
+        self._stamp = np.full(n, -1, np.int64)  # who a layer reached, by layer code
+        self._code = 0  # the next layer code (grows call after call)
+        self._later = np.empty(n, np.intp)
+        self._apart: np.ndarray | None = None
         self.refresh(member_ids)
 
     def refresh(self, member_ids: np.ndarray) -> None:
         """The membership changed: remember the members (ids in increasing order)."""
         self.ids = np.asarray(member_ids)
+        self._uids = unsigned(self.ids)
 
     def _spread(self, name: str, values: np.ndarray) -> np.ndarray:
         """Each member's values shared evenly over its ties on the layer."""
@@ -156,42 +175,50 @@ class MemberReach:
             the order given, each layer's sum complete before it is added.
         """
         k = next(iter(per_layer.values())).shape[1]
-        n = self._flag.size
-        if self._acc is None or self._acc.shape[1] != k:
-            self._acc = np.zeros((n, k))
+        n = self._stamp.size
+        if self._apart is None or self._apart.shape[1] != k:
+            self._apart = np.empty((n, k))
         total = np.zeros((n, k))
+        first = self._code
         for name, values in per_layer.items():
             a = self.layers[name]
             spread = np.ascontiguousarray(self._spread(name, values), dtype=float)
-            count = _scatter_rows(
-                a.indptr,
-                a.indices,
+            n_later = _scatter_layer(
+                unsigned(a.indptr),
+                unsigned(a.indices),
                 a.data,
-                self.ids,
+                self._uids,
                 spread,
-                self._acc,
-                self._flag,
-                self._touched,
-                0,
+                total,
+                self._apart,
+                self._stamp,
+                self._code,
+                first,
+                self._later,
             )
-            _flush_rows(self._acc, total, self._flag, self._touched, count)
+            _add_apart(total, self._apart, self._later, n_later)
+            self._code += 1
         return total
 
-    def gather(self, values: np.ndarray, on: dict[str, np.ndarray]) -> np.ndarray:
-        """Per member, the sum over the layers open to it of its ties' ``values``.
+    def count_masses(
+        self, on: dict[str, np.ndarray], mass: np.ndarray, need: np.ndarray
+    ) -> np.ndarray:
+        """Per member, its ties to masses and to masses with a need, on the layers open to it.
 
         Args:
-            values: an (N x k) array over people.
             on: for each layer, whether each member (aligned with ``ids``) reaches people on it.
+            mass: per person, not a member.
+            need: per person, an unmet need.
 
         Returns:
-            A (members x k) float array.
+            A (members x 2) float array: :meth:`gather_reference` of ``[mass, mass & need]``.
         """
-        out = np.zeros((self.ids.size, values.shape[1]))
-        values = np.ascontiguousarray(values)
+        out = np.zeros((self.ids.size, 2))
         for name, mask in on.items():
             a = self.layers[name]
-            _gather_rows(a.indptr, a.indices, a.data, self.ids, mask, values, out)
+            _count_masses(
+                unsigned(a.indptr), unsigned(a.indices), a.data, self._uids, mask, mass, need, out
+            )
         return out
 
     def deliver_reference(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
