@@ -17,6 +17,7 @@ from sim.mechanisms.mobilization import Peers, layer_degrees
 from sim.mechanisms.service import MemberReach
 from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
+from sim.sparse import weighted_sum
 from sim.state import LAYERS, State
 
 
@@ -46,11 +47,11 @@ def build(
 ) -> Operators:
     """Build every operator from the state (``bridge`` is kept when given)."""
     layers = state.network.layers
-    influence = (
-        p.weight_work * layers["work"]
-        + p.weight_residence * layers["residence"]
-        + p.weight_online * layers["online"]
-    ).tocsr()
+    # w_work A_work + w_residence A_residence + w_online A_online (as scipy sums it)
+    influence = weighted_sum(
+        [layers["work"], layers["residence"], layers["online"]],
+        [p.weight_work, p.weight_residence, p.weight_online],
+    )
     influence_op = BoundedConfidenceOperator(influence)
     ordered = [layers[k] for k in LAYERS]
     peers = Peers(

@@ -109,3 +109,33 @@ def test_enculturation_step_equals_numpy_reference(model):
     assert not np.array_equal(got, before)
     np.testing.assert_array_equal(got, expected)
     s.people.identification = before  # leave the shared model as it was
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_weighted_sum_equals_scipy_sum(index_dtype):
+    """The merged layers: same pattern, same float32 values as scipy's sum of scaled layers."""
+    from scipy import sparse
+
+    from sim.sparse import weighted_sum
+
+    rng = np.random.default_rng(4)
+    n = 2_000
+    layers = []
+    for density in (0.003, 0.001, 0.0):  # the last layer empty: rows with no tie at all
+        a = sparse.random_array((n, n), density=density, rng=rng, format="csr", dtype=np.float32)
+        a = (a + a.T).tocsr()
+        a.data[:] = 1.0
+        a.indices = a.indices.astype(index_dtype)
+        a.indptr = a.indptr.astype(index_dtype)
+        layers.append(a)
+    layers[2] = sparse.csr_array(layers[0][:, ::-1])  # overlaps the first layer in places
+    layers[2].sort_indices()
+    assert all(a.has_canonical_format for a in layers)
+    weights = [1.0, 0.7, 0.5]
+    ref = (weights[0] * layers[0] + weights[1] * layers[1] + weights[2] * layers[2]).tocsr()
+    got = weighted_sum(layers, weights)
+    assert got.dtype == ref.dtype == np.float32
+    np.testing.assert_array_equal(got.indptr, ref.indptr)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_array_equal(got.data, ref.data)
+    assert len(set(np.round(got.data, 4))) >= 4  # single, double and triple ties present
