@@ -13,8 +13,11 @@ No Python loop runs per person: each layer costs a few array passes over its edg
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+
+from sim.sparse import weighted_sum
 
 
 def symmetric_adjacency(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_array:
@@ -267,14 +270,39 @@ def build_layers(
 
 def drop_people(a: sp.csr_array, gone: np.ndarray) -> sp.csr_array:
     """The adjacency without any tie of the people flagged in ``gone`` (rows and columns)."""
-    keep = ~gone[a.indices]
-    keep &= np.repeat(~gone, np.diff(a.indptr))
-    kept = np.r_[0, np.cumsum(keep)]
-    return sp.csr_array((a.data[keep], a.indices[keep], kept[a.indptr]), shape=a.shape)
+    indptr, indices, data = _drop_flagged(a.indptr, a.indices, a.data, gone)
+    out = sp.csr_array((data, indices, indptr), shape=a.shape)
+    out.has_canonical_format = a.has_canonical_format  # entries kept in their order
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _drop_flagged(indptr, indices, data, gone):  # pragma: no cover - compiled
+    """CSR arrays without the rows and columns flagged in ``gone``, in one pass."""
+    n = indptr.size - 1
+    new_ptr = np.zeros(n + 1, indptr.dtype)
+    new_idx = np.empty(indices.size, indices.dtype)
+    new_data = np.empty(data.size, data.dtype)
+    k = 0
+    for r in range(n):
+        if not gone[r]:
+            for jj in range(indptr[r], indptr[r + 1]):
+                c = indices[jj]
+                if not gone[c]:
+                    new_idx[k] = c
+                    new_data[k] = data[jj]
+                    k += 1
+        new_ptr[r + 1] = k
+    return new_ptr, new_idx[:k].copy(), new_data[:k].copy()
 
 
 def add_ties(a: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> sp.csr_array:
-    """A binary symmetric adjacency with the ties (rows, cols) added (self-ties ignored)."""
-    out = sp.csr_array(a + symmetric_adjacency(rows, cols, a.shape[0]))
+    """A binary symmetric adjacency with the ties (rows, cols) added (self-ties ignored).
+
+    The union of the two patterns (the pattern of scipy's ``a + new``), all weights 1.
+    """
+    new = symmetric_adjacency(rows, cols, a.shape[0])
+    empty = sp.csr_array(a.shape, dtype=a.dtype)
+    out = weighted_sum([a, new, empty], [1.0, 1.0, 1.0])
     out.data[:] = 1.0
     return out

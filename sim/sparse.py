@@ -99,9 +99,15 @@ def weighted_sum(layers: list[sp.csr_array], weights: list[float]) -> sp.csr_arr
     for a in layers:
         if not a.has_canonical_format:
             raise ValueError("weighted_sum needs canonical layers (sorted, no duplicates)")
+    # one index dtype for all three (a layer rebuilt by scipy may come back with int64
+    # indices): one compiled signature, and int32 streams while they fit
+    wide = max(max(a.nnz for a in layers), n) >= np.iinfo(np.int32).max
+    index_dtype = np.int64 if wide else np.int32
     parts = []
     for a, w in zip(layers, weights, strict=True):
-        parts += [a.indptr, a.indices, a.data, dtype.type(w)]
+        indptr = a.indptr.astype(index_dtype, copy=False)
+        indices = a.indices.astype(index_dtype, copy=False)
+        parts += [indptr, indices, a.data, dtype.type(w)]
     (p1, i1, d1, w1), (p2, i2, d2, w2), (p3, i3, d3, w3) = (
         parts[0:4],
         parts[4:8],

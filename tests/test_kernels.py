@@ -139,3 +139,30 @@ def test_weighted_sum_equals_scipy_sum(index_dtype):
     np.testing.assert_array_equal(got.indices, ref.indices)
     np.testing.assert_array_equal(got.data, ref.data)
     assert len(set(np.round(got.data, 4))) >= 4  # single, double and triple ties present
+
+
+def test_drop_people_and_add_ties_equal_scipy():
+    """Moving workers: ties dropped and added give scipy's matrices exactly."""
+    from scipy import sparse
+
+    from sim.network import add_ties, drop_people, symmetric_adjacency
+
+    rng = np.random.default_rng(8)
+    n = 20_000
+    a = symmetric_adjacency(rng.integers(0, n, 80_000), rng.integers(0, n, 80_000), n)
+    gone = rng.random(n) < 0.05
+    keep = ~gone[a.indices] & np.repeat(~gone, np.diff(a.indptr))
+    kept = np.r_[0, np.cumsum(keep)]
+    ref = sparse.csr_array((a.data[keep], a.indices[keep], kept[a.indptr]), shape=a.shape)
+    dropped = drop_people(a, gone)
+    assert dropped.nnz == ref.nnz < a.nnz
+    for x, y in ((dropped.indptr, ref.indptr), (dropped.indices, ref.indices)):
+        np.testing.assert_array_equal(x, y)
+    rows, cols = rng.integers(0, n, 500), rng.integers(0, n, 500)
+    ref_added = sparse.csr_array(ref + symmetric_adjacency(rows, cols, n))
+    ref_added.data[:] = 1.0
+    added = add_ties(dropped, rows, cols)
+    assert added.nnz > dropped.nnz
+    for x, y in ((added.indptr, ref_added.indptr), (added.indices, ref_added.indices)):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(added.data, ref_added.data)
