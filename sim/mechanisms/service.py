@@ -55,11 +55,12 @@ from sim.state import (
 
 @numba.njit(cache=True, nogil=True)
 def _scatter_layer(  # pragma: no cover - compiled
-    indptr, indices, data, ids, spread, total, apart, stamp, code, first, later
+    indptr, indices, data, spread, total, apart, stamp, code, first, later
 ):
     """Add one layer's ``A[:, ids] @ spread`` to ``total``, summed as scipy sums it.
 
-    For each member ``m = ids[j]`` in order and each tie ``i`` of m in order, the contribution
+    ``indptr, indices, data`` hold the members' rows of the layer (row ``j``: member ``j``).
+    For each member ``j`` in order and each tie ``i`` of j in order, the contribution
     is ``a_(m,i) * spread[j]``: the order in which ``scipy``'s ``csc_matvecs`` adds them. The
     layers' sums must be added to each other whole (``(work + residence) + online``), so a
     person this layer reaches after an earlier layer did gets this layer's sum apart, in
@@ -71,15 +72,14 @@ def _scatter_layer(  # pragma: no cover - compiled
     k = spread.shape[1]
     direct, separate = 2 * code, 2 * code + 1
     n_later = 0
-    for j in range(ids.size):
+    for j in range(indptr.size - 1):
         silent = True
         for c in range(k):
             if spread[j, c] != 0.0:
                 silent = False
         if silent:  # adds exact zeros only
             continue
-        m = ids[j]
-        for jj in range(indptr[m], indptr[m + 1]):
+        for jj in range(indptr[j], indptr[j + 1]):
             i = indices[jj]
             a = np.float64(data[jj])
             st = stamp[i]
@@ -112,19 +112,18 @@ def _add_apart(total, apart, later, n_later):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_masses(indptr, indices, data, ids, on, mass, need, out):  # pragma: no cover
-    """``out[j] += (ties to masses, ties to masses with a need)`` of member ``ids[j]`` if on.
+def _count_masses(indptr, indices, data, on, mass, need, out):  # pragma: no cover
+    """``out[j] += (ties to masses, ties to masses with a need)`` of member ``j`` if ``on[j]``.
 
     The two columns are ``A[ids] @ [mass, mass & need]`` summed from zero in tie order, as
     ``scipy``'s ``csr_matvecs`` sums them, then added to ``out`` (layer after layer).
     """
-    for j in range(ids.size):
+    for j in range(indptr.size - 1):
         if not on[j]:
             continue
-        m = ids[j]
         masses = 0.0
         needy = 0.0
-        for jj in range(indptr[m], indptr[m + 1]):
+        for jj in range(indptr[j], indptr[j + 1]):
             i = indices[jj]
             a = np.float64(data[jj])
             masses += a * (1.0 if mass[i] else 0.0)
@@ -133,11 +132,51 @@ def _count_masses(indptr, indices, data, ids, on, mass, need, out):  # pragma: n
         out[j, 1] += needy
 
 
+@numba.njit(cache=True, nogil=True)
+def _member_rows(old_ids, old_ptr, old_idx, old_data, ptr, idx, data, ids):  # pragma: no cover
+    """The rows ``ids`` (sorted) of a layer, copied from the previous copy where it has them.
+
+    ``old_*`` hold the rows of ``old_ids`` (sorted) copied before; ``ptr, idx, data`` the whole
+    layer. A member kept since the last copy is copied from the old copy (contiguous, in cache);
+    only newcomers are read from the layer.
+    """
+    m = ids.size
+    new_ptr = np.zeros(m + 1, np.int64)
+    src = np.empty(m, np.int64)  # position in old_ids, or -1: read from the layer
+    p = 0
+    for j in range(m):
+        i = ids[j]
+        while p < old_ids.size and old_ids[p] < i:
+            p += 1
+        if p < old_ids.size and old_ids[p] == i:
+            src[j] = p
+            new_ptr[j + 1] = new_ptr[j] + old_ptr[p + 1] - old_ptr[p]
+        else:
+            src[j] = -1
+            new_ptr[j + 1] = new_ptr[j] + ptr[i + 1] - ptr[i]
+    new_idx = np.empty(new_ptr[m], idx.dtype)
+    new_data = np.empty(new_ptr[m], data.dtype)
+    for j in range(m):
+        k = new_ptr[j]
+        if src[j] >= 0:
+            for jj in range(old_ptr[src[j]], old_ptr[src[j] + 1]):
+                new_idx[k] = old_idx[jj]
+                new_data[k] = old_data[jj]
+                k += 1
+        else:
+            for jj in range(ptr[ids[j]], ptr[ids[j] + 1]):
+                new_idx[k] = idx[jj]
+                new_data[k] = data[jj]
+                k += 1
+    return new_ptr, new_idx, new_data
+
+
 class MemberReach:
     """Delivers per-member quantities to everyone tied to the member, layer by layer.
 
-    The members' ties are read straight from the layers' rows (compiled kernels), so a change
-    of membership only swaps the list of members: nothing is sliced or copied.
+    The members' rows of every layer are kept as a contiguous copy (read in order by the
+    compiled kernels); a change of membership copies the kept members' rows from the old copy
+    and reads only the newcomers' rows from the layer.
 
     Args:
         layers: the network layers by name (CSR, sorted indices).
@@ -152,12 +191,29 @@ class MemberReach:
         self._code = 0  # the next layer code (grows call after call)
         self._later = np.empty(n, np.intp)
         self._apart: np.ndarray | None = None
+        self.ids = np.empty(0, np.int64)
+        self._rows = {
+            k: (np.zeros(1, np.int64), np.empty(0, a.indices.dtype), np.empty(0, a.dtype))
+            for k, a in layers.items()
+        }
         self.refresh(member_ids)
 
     def refresh(self, member_ids: np.ndarray) -> None:
-        """The membership changed: remember the members (ids in increasing order)."""
-        self.ids = np.asarray(member_ids)
-        self._uids = unsigned(self.ids)
+        """The membership changed: the members' rows (ids in increasing order)."""
+        ids = np.ascontiguousarray(member_ids, dtype=np.int64)
+        for k, a in self.layers.items():
+            old_ptr, old_idx, old_data = self._rows[k]
+            self._rows[k] = _member_rows(
+                unsigned(self.ids),
+                unsigned(old_ptr),
+                old_idx,
+                old_data,
+                unsigned(a.indptr),
+                a.indices,
+                a.data,
+                unsigned(ids),
+            )
+        self.ids = ids
 
     def _spread(self, name: str, values: np.ndarray) -> np.ndarray:
         """Each member's values shared evenly over its ties on the layer."""
@@ -181,13 +237,12 @@ class MemberReach:
         total = np.zeros((n, k))
         first = self._code
         for name, values in per_layer.items():
-            a = self.layers[name]
+            ptr, idx, data = self._rows[name]
             spread = np.ascontiguousarray(self._spread(name, values), dtype=float)
             n_later = _scatter_layer(
-                unsigned(a.indptr),
-                unsigned(a.indices),
-                a.data,
-                self._uids,
+                unsigned(ptr),
+                unsigned(idx),
+                data,
                 spread,
                 total,
                 self._apart,
@@ -215,10 +270,8 @@ class MemberReach:
         """
         out = np.zeros((self.ids.size, 2))
         for name, mask in on.items():
-            a = self.layers[name]
-            _count_masses(
-                unsigned(a.indptr), unsigned(a.indices), a.data, self._uids, mask, mass, need, out
-            )
+            ptr, idx, data = self._rows[name]
+            _count_masses(unsigned(ptr), unsigned(idx), data, mask, mass, need, out)
         return out
 
     def deliver_reference(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
