@@ -181,7 +181,9 @@ class PartyBuildingModel(mesa.Model):
             self._swap(pid, Mass)
             swapped = True
         if events.ties_changed or self.state.network.version != self.ops.network_version:
-            self.ops = operators.build(self.state, self.params, self.policy, self.ops.bridge)
+            self.ops = operators.build(
+                self.state, self.params, self.policy, self.ops.bridge, previous=self.ops
+            )
             return
         if swapped:
             self.ops.refresh_members(self.state.people.member_ids())

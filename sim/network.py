@@ -303,6 +303,7 @@ def add_ties(a: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> sp.csr_arra
     """
     new = symmetric_adjacency(rows, cols, a.shape[0])
     empty = sp.csr_array(a.shape, dtype=a.dtype)
-    out = weighted_sum([a, new, empty], [1.0, 1.0, 1.0])
+    # a = a + 0 + 0: only the rows the new ties touch are merged, the others copied from a
+    out = weighted_sum([a, new, empty], [1.0, 1.0, 1.0], previous=(a, [a, empty, empty]))
     out.data[:] = 1.0
     return out

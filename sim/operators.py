@@ -31,6 +31,7 @@ class Operators:
     bridge: OrgBridge  #: partnered social organisations' relay (built once, at set-up)
     weight_cache: recruitment.WeightCache  #: recruitment weights, updated as people change
     network_version: int  #: the network version these were built from
+    layers: list  #: the (work, residence, online) layers the influence was summed from
 
     @property
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -43,14 +44,29 @@ class Operators:
 
 
 def build(
-    state: State, p: ModelParams, policy: PolicyParams, bridge: OrgBridge | None = None
+    state: State,
+    p: ModelParams,
+    policy: PolicyParams,
+    bridge: OrgBridge | None = None,
+    previous: Operators | None = None,
 ) -> Operators:
-    """Build every operator from the state (``bridge`` is kept when given)."""
+    """Build every operator from the state.
+
+    Args:
+        state: the model state.
+        p: model parameters.
+        policy: policy levers.
+        bridge: the social organisations' relay, kept when given (built once, at set-up).
+        previous: the operators before the ties changed: the influence rows of people whose
+            ties did not change are taken from it.
+    """
     layers = state.network.layers
+    summed = [layers["work"], layers["residence"], layers["online"]]
     # w_work A_work + w_residence A_residence + w_online A_online (as scipy sums it)
     influence = weighted_sum(
-        [layers["work"], layers["residence"], layers["online"]],
+        summed,
         [p.weight_work, p.weight_residence, p.weight_online],
+        None if previous is None else (previous.influence.adjacency, previous.layers),
     )
     influence_op = BoundedConfidenceOperator(influence)
     ordered = [layers[k] for k in LAYERS]
@@ -69,4 +85,5 @@ def build(
         bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
         weight_cache=recruitment.WeightCache(state.people, p, policy),
         network_version=state.network.version,
+        layers=summed,
     )

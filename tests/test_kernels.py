@@ -166,3 +166,26 @@ def test_drop_people_and_add_ties_equal_scipy():
     for x, y in ((added.indptr, ref_added.indptr), (added.indices, ref_added.indices)):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(added.data, ref_added.data)
+
+
+def test_weighted_sum_update_equals_full_sum(model):
+    """After people move, the influence rebuilt from the previous one equals a full rebuild."""
+    from sim.network import add_ties, drop_people
+    from sim.sparse import weighted_sum
+
+    layers = model.state.network.layers
+    old = [layers["work"], layers["residence"], layers["online"]]
+    weights = [1.0, 1.0, 0.5]
+    before = weighted_sum(old, weights)
+    rng = np.random.default_rng(9)
+    n = old[0].shape[0]
+    gone = rng.random(n) < 0.02
+    work = add_ties(drop_people(old[0], gone), rng.integers(0, n, 50), rng.integers(0, n, 50))
+    online = add_ties(old[2], rng.integers(0, n, 30), rng.integers(0, n, 30))
+    new = [work, old[1], online]
+    full = weighted_sum(new, weights)
+    updated = weighted_sum(new, weights, previous=(before, old))
+    assert full.nnz != before.nnz
+    for x, y in ((updated.indptr, full.indptr), (updated.indices, full.indices)):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(updated.data, full.data)
