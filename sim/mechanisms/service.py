@@ -55,9 +55,11 @@ from sim.state import (
 
 @numba.njit(cache=True, nogil=True)
 def _scatter_layer(  # pragma: no cover - compiled
-    indptr, indices, data, spread, total, apart, stamp, code, first, later
+    indptr, indices, data, values, total, apart, stamp, code, first, later
 ):
     """Add one layer's ``A[:, ids] @ spread`` to ``total``, summed as scipy sums it.
+
+    ``spread[j] = values[j] / deg(j)``: what member ``j`` sends, shared evenly over its ties.
 
     ``indptr, indices, data`` hold the members' rows of the layer (row ``j``: member ``j``).
     For each member ``j`` in order and each tie ``i`` of j in order, the contribution
@@ -69,13 +71,18 @@ def _scatter_layer(  # pragma: no cover - compiled
     apart); codes only grow, so a stamp below ``2 first`` is from an earlier call. Returns the
     people summed apart (``later``), to be added by :func:`_add_apart`.
     """
-    k = spread.shape[1]
+    k = values.shape[1]
+    spread = np.empty(k)
     direct, separate = 2 * code, 2 * code + 1
     n_later = 0
     for j in range(indptr.size - 1):
+        deg = indptr[j + 1] - indptr[j]
+        if deg == 0:  # no tie to send on
+            continue
         silent = True
         for c in range(k):
-            if spread[j, c] != 0.0:
+            spread[c] = values[j, c] / np.float64(deg)
+            if spread[c] != 0.0:
                 silent = False
         if silent:  # adds exact zeros only
             continue
@@ -85,20 +92,20 @@ def _scatter_layer(  # pragma: no cover - compiled
             st = stamp[i]
             if st == direct:
                 for c in range(k):
-                    total[i, c] += a * spread[j, c]
+                    total[i, c] += a * spread[c]
             elif st == separate:
                 for c in range(k):
-                    apart[i, c] += a * spread[j, c]
+                    apart[i, c] += a * spread[c]
             elif st >= 2 * first:  # an earlier layer of this call reached i
                 stamp[i] = separate
                 later[n_later] = i
                 n_later += 1
                 for c in range(k):
-                    apart[i, c] = a * spread[j, c]
+                    apart[i, c] = a * spread[c]
             else:  # first reached in this call: total[i] is 0, and 0 + x == x
                 stamp[i] = direct
                 for c in range(k):
-                    total[i, c] = a * spread[j, c]
+                    total[i, c] = a * spread[c]
     return n_later
 
 
@@ -238,12 +245,11 @@ class MemberReach:
         first = self._code
         for name, values in per_layer.items():
             ptr, idx, data = self._rows[name]
-            spread = np.ascontiguousarray(self._spread(name, values), dtype=float)
             n_later = _scatter_layer(
                 unsigned(ptr),
                 unsigned(idx),
                 data,
-                spread,
+                np.ascontiguousarray(values, dtype=float),
                 total,
                 self._apart,
                 self._stamp,
