@@ -69,6 +69,11 @@ def build(
         None if previous is None else (previous.influence.adjacency, previous.layers),
     )
     influence_op = BoundedConfidenceOperator(influence)
+    if previous is None:
+        weights = recruitment.WeightCache(state.people, p, policy)
+    else:  # the weights do not depend on ties: keep them, brought up to date
+        weights = previous.weight_cache
+        weights.update(state.people)
     ordered = [layers[k] for k in LAYERS]
     peers = Peers(
         influence_op.adjacency,
@@ -83,7 +88,7 @@ def build(
         peers=peers,
         reach=MemberReach(layers, state.people.member_ids()),
         bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
-        weight_cache=recruitment.WeightCache(state.people, p, policy),
+        weight_cache=weights,
         network_version=state.network.version,
         layers=summed,
     )

@@ -82,8 +82,8 @@ class BoundedConfidenceOperator:
     """
 
     def __init__(self, adjacency: sp.csr_array):
-        a = sp.csr_array(adjacency)
-        a.sort_indices()
+        a = adjacency if isinstance(adjacency, sp.csr_array) else sp.csr_array(adjacency)
+        a.sort_indices()  # a flag check when the indices are known to be sorted
         self.adjacency = a
         self.row_degree = np.diff(a.indptr)
         self.degree = np.asarray(a.sum(axis=1)).ravel()
