@@ -268,6 +268,16 @@ def build_layers(
     return (layers, activity) if return_activity else layers
 
 
+def neighbours(a: sp.csr_array, ids: np.ndarray) -> np.ndarray:
+    """The columns of the rows ``ids`` (everyone tied to them, with repeats)."""
+    ids = np.asarray(ids, np.int64)
+    start, stop = a.indptr[ids], a.indptr[ids + 1]
+    lengths = stop - start
+    first = np.cumsum(lengths) - lengths  # where each row's run starts in the output
+    at = np.arange(int(lengths.sum())) + np.repeat(start - first, lengths)
+    return a.indices[at]
+
+
 def drop_people(a: sp.csr_array, gone: np.ndarray) -> sp.csr_array:
     """The adjacency without any tie of the people flagged in ``gone`` (rows and columns)."""
     indptr, indices, data = _drop_flagged(a.indptr, a.indices, a.data, gone)
@@ -304,6 +314,9 @@ def add_ties(a: sp.csr_array, rows: np.ndarray, cols: np.ndarray) -> sp.csr_arra
     new = symmetric_adjacency(rows, cols, a.shape[0])
     empty = sp.csr_array(a.shape, dtype=a.dtype)
     # a = a + 0 + 0: only the rows the new ties touch are merged, the others copied from a
-    out = weighted_sum([a, new, empty], [1.0, 1.0, 1.0], previous=(a, [a, empty, empty]))
+    touched = np.unique(np.r_[rows, cols].astype(np.int64))
+    out = weighted_sum(
+        [a, new, empty], [1.0, 1.0, 1.0], previous=(a, [a, empty, empty]), rows=touched
+    )
     out.data[:] = 1.0
     return out

@@ -67,6 +67,7 @@ def build(
         summed,
         [p.weight_work, p.weight_residence, p.weight_online],
         None if previous is None else (previous.influence.adjacency, previous.layers),
+        None if previous is None else state.network.rows_changed_since(previous.network_version),
     )
     influence_op = BoundedConfidenceOperator(influence)
     if previous is None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.network import add_ties, drop_people, group_layout
+from sim.network import add_ties, drop_people, group_layout, neighbours
 from sim.params import ModelParams, PolicyParams
 from sim.state import (
     COMMUNITY,
@@ -482,6 +482,8 @@ def relocate(
     old = people.unit[pids].copy()
     moving = np.zeros(people.n, bool)
     moving[pids] = True
+    # whose work ties change: the movers and everyone tied to them, before and after
+    changed = [pids, neighbours(net.layers["work"], pids)]
     work = drop_people(net.layers["work"], moving)
     degree = np.where(sector == PLATFORM, p.platform_work_degree, p.work_degree)
     has = dest >= 0
@@ -496,7 +498,8 @@ def relocate(
         ok = (pos < sorted_units.size) & (sorted_units[np.minimum(pos, sorted_units.size - 1)] == u)
         pick = pos[ok] + np.floor(rng.random(int(ok.sum())) * size[pos[ok]]).astype(np.int64)
         work = add_ties(work, src[ok], staff[order][pick])
-    net.set_layer("work", work)
+        changed.append(staff[order][pick])
+    net.set_layer("work", work, rows=np.concatenate(changed))
     np.subtract.at(units.staff, old[old >= 0], 1)
     np.add.at(units.staff, dest[has], 1)
     people.unit[pids] = dest

@@ -131,6 +131,7 @@ def weighted_sum(
     layers: list[sp.csr_array],
     weights: list[float],
     previous: tuple[sp.csr_array, list[sp.csr_array]] | None = None,
+    rows: np.ndarray | None = None,
 ) -> sp.csr_array:
     """``w1 A1 + w2 A2 + w3 A3`` of three canonical CSR matrices with positive entries.
 
@@ -144,6 +145,8 @@ def weighted_sum(
         previous: ``(sum, old_layers)``: the result of an earlier call with the same weights
             and the layers then. Rows where no layer changed are copied from it, and only the
             changed rows are merged (when a few people move, a few rows change).
+        rows: with ``previous``, the rows that may differ (sorted, distinct); when None they
+            are found by comparing the old and new layers row by row.
 
     Returns:
         The weighted sum (CSR, sorted indices; int32 indices when they fit).
@@ -160,10 +163,13 @@ def weighted_sum(
     else:
         old_sum, old_layers = previous
         differ = np.zeros(n, bool)
-        for old, new in zip(old_layers, layers, strict=True):
-            if old is not new:
-                _rows_differ(old.indptr, old.indices, old.data, new.indptr, new.indices,
-                             new.data, differ)  # fmt: skip
+        if rows is not None:
+            differ[rows] = True
+        else:
+            for old, new in zip(old_layers, layers, strict=True):
+                if old is not new:
+                    _rows_differ(old.indptr, old.indices, old.data, new.indptr, new.indices,
+                                 new.data, differ)  # fmt: skip
         merge, keep = np.flatnonzero(differ), np.flatnonzero(~differ)
         counts[keep + 1] = np.diff(old_sum.indptr)[keep]
     _union_counts(p1, i1, p2, i2, p3, i3, merge, counts)

@@ -245,11 +245,30 @@ class Network:
     layers: dict[str, sp.csr_array]
     online_activity: np.ndarray  #: Chung-Lu weight of each person on the online layer
     version: int = 0  #: changes whenever ties change (the model rebuilds its operators)
+    #: the last changes: (version after the change, the people whose ties changed, or None
+    #: when not known), so operators can rebuild only the rows that changed
+    changes: list = field(default_factory=list)
 
-    def set_layer(self, name: str, adjacency: sp.csr_array) -> None:
-        """Replace one layer's ties and bump the version."""
+    def set_layer(self, name: str, adjacency: sp.csr_array, rows: np.ndarray | None = None) -> None:
+        """Replace one layer's ties and bump the version.
+
+        Args:
+            name: the layer.
+            adjacency: its new ties.
+            rows: the people whose ties changed (None: not known, anyone's may have).
+        """
         self.layers[name] = adjacency
         self.version += 1
+        self.changes = [*self.changes[-63:], (self.version, rows)]
+
+    def rows_changed_since(self, version: int) -> np.ndarray | None:
+        """The people whose ties changed after ``version`` (sorted), or None if not known."""
+        if version == self.version:
+            return np.empty(0, np.int64)
+        later = [rows for v, rows in self.changes if v > version]
+        if len(later) != self.version - version or any(rows is None for rows in later):
+            return None  # a change not recorded (too old, or without its rows)
+        return np.unique(np.concatenate(later).astype(np.int64))
 
 
 @dataclass(slots=True)

@@ -189,3 +189,26 @@ def test_weighted_sum_update_equals_full_sum(model):
     for x, y in ((updated.indptr, full.indptr), (updated.indices, full.indices)):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(updated.data, full.data)
+
+
+def test_influence_after_moves_equals_a_full_rebuild():
+    """Operators rebuilt from the rows that changed (workers moving, retiring, new online
+    ties) hold the same influence matrix as one summed afresh from the current layers."""
+    from sim.sparse import weighted_sum
+
+    cfg = sim.load_config(
+        ["model.people=3000", "model.platform_shift=0.2", "model.social_change_every=3"]
+    )
+    m = sim.PartyBuildingModel.from_config(cfg, rng=3)
+    version = m.state.network.version
+    m.run_for(30)
+    assert m.state.network.version > version + 5  # ties changed many times
+    layers = m.state.network.layers
+    p = m.params
+    full = weighted_sum(
+        [layers["work"], layers["residence"], layers["online"]],
+        [p.weight_work, p.weight_residence, p.weight_online],
+    )
+    got = m.ops.influence.adjacency
+    for x, y in ((got.indptr, full.indptr), (got.indices, full.indices), (got.data, full.data)):
+        np.testing.assert_array_equal(x, y)

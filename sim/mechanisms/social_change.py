@@ -108,4 +108,4 @@ def boost_online(
         cdf /= cdf[-1]
         src = np.repeat(movers, k)
         dst = np.minimum(np.searchsorted(cdf, rng.random(src.size), side="right"), n - 1)
-        net.set_layer("online", add_ties(net.layers["online"], src, dst))
+        net.set_layer("online", add_ties(net.layers["online"], src, dst), np.r_[src, dst])
