@@ -97,13 +97,21 @@ def _rows_differ(pa, ia, da, pb, ib, db, differ):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _copy_rows(src_ptr, src_idx, src_data, rows, indptr, indices, data):  # pragma: no cover
-    """Copy the rows ``rows`` of a CSR matrix into place in another of the same shape."""
-    for r in rows:
-        k = indptr[r]
-        for jj in range(src_ptr[r], src_ptr[r + 1]):
-            indices[k] = src_idx[jj]
-            data[k] = src_data[jj]
-            k += 1
+    """Copy the rows ``rows`` (sorted) of a CSR matrix into place in another of the same shape.
+
+    Runs of consecutive rows are contiguous in both matrices: each run is one block copy.
+    """
+    t = 0
+    while t < rows.size:
+        first = rows[t]
+        while t + 1 < rows.size and rows[t + 1] == rows[t] + 1:
+            t += 1
+        last = rows[t]
+        lo, hi = src_ptr[first], src_ptr[last + 1]
+        k = indptr[first]
+        indices[k : k + hi - lo] = src_idx[lo:hi]
+        data[k : k + hi - lo] = src_data[lo:hi]
+        t += 1
 
 
 def _parts(layers: list[sp.csr_array], weights: list[float], index_dtype: type) -> list:
