@@ -104,7 +104,7 @@ def compute_outcomes(
     # shares are counts over sizes: the same floats as means of 0/1 arrays, without the arrays
     out = {
         "cohesion": _mean(c),
-        "cohesion_out_of_system": _mean(people.commitment[member & people.out_of_system]),
+        "cohesion_out_of_system": _mean(c[people.out_of_system[ids]]),
         "engaged_share": _share(np.count_nonzero(c > p.engaged_level), c.size),
         "floating_members": _share(np.count_nonzero(people.home_branch[ids] < 0), ids.size),
         "identification": _mean(xm),
