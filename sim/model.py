@@ -157,7 +157,7 @@ class PartyBuildingModel(mesa.Model):
         self._apply("social_change", social_change.step(s, p, pol, rng, week))  # §5.1
         ops = self.ops  # as social change left them (rebuilt when ties changed)
         self._apply("assessment", assessment.step(s, p, pol))  # §5.2
-        self._apply("sensing", sensing.step(s, p, pol, rng, ops.reach))  # §5.3
+        self._apply("sensing", sensing.step(s, p, pol, rng, ops.reach, ops.bridge))  # §5.3
         self._apply("service", service.step(s, p, pol, rng, week, ops.reach, ops.bridge))  # §5.4
         self._apply("enculturation", enculturation.step(s, p, pol, ops.influence))  # §5.5
         self._apply("commitment", commitment.step(s, p, pol, rng, week, ops.reach.ids))  # §5.6

@@ -48,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.mechanisms.service import MemberReach, member_layers
+from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
 from sim.state import Events, State
 
@@ -149,6 +150,7 @@ def org_reports(
     org_branch: np.ndarray,
     need: np.ndarray,
     n_branches: int,
+    bridge: OrgBridge | None = None,
 ) -> np.ndarray:
     """Per branch, the mean of the partnered organisations' reports that come through it.
 
@@ -158,15 +160,24 @@ def org_reports(
         org_branch: Per organisation, the branch its reports go through (-1: none).
         need: Per person, an unmet need.
         n_branches: Number of branches.
+        bridge: The organisations' relay built from ``members`` (its cached sizes and
+            membership block are used instead of summing the whole matrix).
 
     Returns:
         Mean need of the members of the reporting organisations, per branch (NaN: none).
     """
-    size = np.asarray(members.sum(axis=0)).ravel()
+    if bridge is None:
+        size = np.asarray(members.sum(axis=0)).ravel()
+    else:
+        size = bridge.size
     ok = partnered & (org_branch >= 0) & (size > 0)
     if not ok.any():
         return np.full(n_branches, np.nan)
-    mean = (members.T @ need.astype(np.float32))[ok] / size[ok]
+    if bridge is None:
+        needy = members.T @ need.astype(np.float32)
+    else:
+        needy = bridge.count(need)
+    mean = needy[ok] / size[ok]
     total = np.bincount(org_branch[ok], weights=mean, minlength=n_branches)
     count = np.bincount(org_branch[ok], minlength=n_branches)
     return mean_or_nan(total, count)
@@ -266,6 +277,7 @@ def step(
     policy: PolicyParams,
     rng: np.random.Generator,
     reach: MemberReach,
+    bridge: OrgBridge | None = None,
 ) -> Events:
     """Branches and partnered organisations report; every committee updates its beliefs about
     the units below it; support goes down the hierarchy by what each committee believes.
@@ -291,7 +303,7 @@ def step(
     b.reporting = reporters > 0
     own = np.where(b.reporting, b.true_need, np.nan)
     via_orgs = org_reports(
-        orgs.members, orgs.partnered, h.community_branch[orgs.community], people.need, b.n
+        orgs.members, orgs.partnered, h.community_branch[orgs.community], people.need, b.n, bridge
     )
     both = np.isfinite(own) & np.isfinite(via_orgs)
     seen = np.where(both, (own + via_orgs) / 2, np.where(np.isfinite(own), own, via_orgs))

@@ -70,6 +70,13 @@ class OrgBridge:
         self._rows = sp.csr_array(self.members[self.people])
         self._cols = sp.csr_array(self._rows.T)
 
+    def count(self, flag: np.ndarray) -> np.ndarray:
+        """Per organisation, how many of its members have ``flag`` (membership-weighted).
+
+        The same sums, in the same order, as ``members.T @ flag`` over all people.
+        """
+        return self._cols @ flag[self.people].astype(np.float32)
+
     def add_to(
         self, received: np.ndarray, member_ids: np.ndarray, sending: dict[str, np.ndarray]
     ) -> None:
