@@ -212,3 +212,17 @@ def test_influence_after_moves_equals_a_full_rebuild():
     got = m.ops.influence.adjacency
     for x, y in ((got.indptr, full.indptr), (got.indices, full.indices), (got.data, full.data)):
         np.testing.assert_array_equal(x, y)
+
+
+def test_org_reports_through_the_relay_equal_the_full_sums():
+    from sim.mechanisms.sensing import org_reports
+
+    cfg = sim.load_config(["model.people=3000", "policy=openness"])
+    m = sim.PartyBuildingModel.from_config(cfg, rng=2)
+    m.run_for(3)
+    s = m.state
+    args = (s.orgs.members, s.orgs.partnered, s.hierarchy.community_branch[s.orgs.community])
+    full = org_reports(*args, s.people.need, s.branches.n)
+    relayed = org_reports(*args, s.people.need, s.branches.n, m.ops.bridge)
+    assert np.isfinite(full).any()
+    np.testing.assert_array_equal(relayed, full)
