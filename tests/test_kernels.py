@@ -226,3 +226,17 @@ def test_org_reports_through_the_relay_equal_the_full_sums():
     relayed = org_reports(*args, s.people.need, s.branches.n, m.ops.bridge)
     assert np.isfinite(full).any()
     np.testing.assert_array_equal(relayed, full)
+
+
+def test_member_sending_equals_numpy_reference(model):
+    s = model.state
+    ids = s.people.member_ids()
+    got = service.member_sending(s.people, s.branches, model.params, ids)
+    expected = service.member_sending_reference(s.people, s.branches, model.params, ids)
+    assert list(got) == list(expected) == ["work", "residence", "online"]
+    for layer in got:
+        assert got[layer].shape == (ids.size, 4)
+        np.testing.assert_array_equal(got[layer], expected[layer], err_msg=layer)
+    # senders of real hours on two layers, and dual-registered members moving hours
+    assert got["work"][:, 0].sum() > 0 and got["residence"][:, 0].sum() > 0
+    assert (s.people.dual_registered[ids] & (s.people.home_branch[ids] >= 0)).any()
