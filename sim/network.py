@@ -23,76 +23,76 @@ from sim.sparse import weighted_sum
 def symmetric_adjacency(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_array:
     """Binary symmetric CSR adjacency from an edge list (duplicates and self-loops dropped).
 
-    Both directions of every tie are packed into one int64 key (row in the high 32 bits,
-    column in the low), so a single fast sort gives the canonical CSR order (rows, then sorted
-    columns) with duplicates next to each other: the same matrix as scipy's COO -> CSR
-    conversion with ``sum_duplicates``, at a fraction of its cost for millions of ties.
+    Both directions of every tie go through scipy's COO -> CSR conversion: a counting sort by
+    row in C (one pass over the ties, no comparison sort), then a sort inside each row (a
+    dozen ties) and the merge of duplicates. For millions of ties this is several times faster
+    than one global sort of packed (row, column) keys, which numpy does by comparisons.
+
+    Args:
+        rows: one endpoint of each tie (indices below ``n``).
+        cols: the other endpoint of each tie.
+        n: number of people.
+
+    Returns:
+        The adjacency: float32 ones, int32 indices, canonical format (sorted, no duplicates).
     """
     keep = rows != cols
-    a = rows[keep].astype(np.int64, copy=False)
-    b = cols[keep].astype(np.int64, copy=False)
-    m = a.size
-    key = np.empty(2 * m, np.int64)  # filled in place: these arrays hold millions of ties
-    for half, high, low in ((key[:m], a, b), (key[m:], b, a)):
-        np.left_shift(high, 32, out=half)
-        half |= low
-    key.sort()
-    first = np.ones(key.size, bool)
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    key = key[first]
-    indptr = np.zeros(n + 1, np.int32)
-    np.cumsum(np.bincount(key >> 32, minlength=n), out=indptr[1:])
-    indices = (key & 0xFFFFFFFF).astype(np.int32)
-    out = sp.csr_array((np.ones(key.size, np.float32), indices, indptr), shape=(n, n))
-    out.has_canonical_format = True  # sorted, without duplicates, by construction
+    a = rows[keep].astype(np.int32, copy=False)
+    b = cols[keep].astype(np.int32, copy=False)
+    # int32 coordinates keep scipy's index arrays int32 without a conversion pass
+    both = (np.concatenate([a, b]), np.concatenate([b, a]))
+    out = sp.coo_array((np.ones(2 * a.size, np.float32), both), shape=(n, n)).tocsr()
+    out.data[:] = 1.0  # duplicate ties were summed
     return out
 
 
 def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``np.lexsort((key, group))``: indices by group, then key, then index, but faster.
 
-    ``lexsort`` compares generically and is several times slower than numpy's own sorts. Here
-    one fast (unstable) float sort does the work and the rare runs of equal values are put in
-    ``lexsort``'s order afterwards, so the result is the same permutation:
-
-    * keys in [0, 1) (random tie-breaks): sort ``label + key`` (labels counted from 0), which
-      orders by group, then key, except where rounding makes values equal;
-    * other keys: sort by key, then a stable radix sort by group, 16 bits a pass.
+    ``lexsort`` and ``argsort`` compare generically and move indices along with values; sorting
+    plain unsigned integers is several times faster. So each item becomes one 64-bit word,
+    from the high bits down: its group (counted from 0), the leading bits of its key mapped to
+    an unsigned integer in the same order, and its index. One sort of these words orders the
+    items by group, then key, then index, except inside runs whose truncated keys tie while
+    the full keys may differ (a handful among a million); those runs are then put in
+    ``lexsort``'s order. The result is the same permutation.
 
     Args:
         group: integer labels.
-        key: float keys (with NaN the plain ``lexsort`` runs).
+        key: float keys (with NaN, or labels too far apart to pack, the plain ``lexsort`` runs).
     """
-    if group.size == 0 or np.isnan(key).any():
+    n = group.size
+    if n == 0 or np.isnan(key).any():
         return np.lexsort((key, group))
     label = group.astype(np.int64) - int(group.min())
-    if key.min() >= 0.0 and key.max() < 1.0:
-        merged = label + key  # float64, nondecreasing in (label, key)
-        order = np.argsort(merged)
-        _index_order_in_ties(order, merged[order], (key, label))
-        return order
-    order = np.argsort(key)
-    _index_order_in_ties(order, key[order], (key,))
-    top, shift = int(label.max()), 0
-    while True:
-        digit = ((label[order] >> shift) & 0xFFFF).astype(np.uint16)  # numpy radix-sorts these
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-        if top >> shift == 0:
-            return order
-
-
-def _index_order_in_ties(order: np.ndarray, sorted_values: np.ndarray, keys: tuple) -> None:
-    """Put runs of equal ``sorted_values`` in ``lexsort(keys)`` order, then index, in place.
-
-    ``keys`` (least significant first, as for ``lexsort``) must order the runs as their
-    values do, so that sorting all the positions in runs at once leaves each run in place.
-    """
-    tie = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
+    index_bits = max(n - 1, 1).bit_length()
+    key_bits = 64 - index_bits - int(label.max()).bit_length()
+    if key_bits < 0:
+        return np.lexsort((key, group))
+    words = _ordered_bits(key) >> np.uint64(64 - key_bits) if key_bits else np.zeros(n, np.uint64)
+    words |= label.astype(np.uint64) << np.uint64(key_bits)
+    words <<= np.uint64(index_bits)
+    words |= np.arange(n, dtype=np.uint64)
+    words.sort()
+    order = (words & np.uint64((1 << index_bits) - 1)).astype(np.intp)
+    words >>= np.uint64(index_bits)  # group and truncated key
+    tie = np.flatnonzero(words[1:] == words[:-1])
     if tie.size:
-        run = np.union1d(tie, tie + 1)  # positions inside runs of equal values
+        # the runs sort as their words do, so sorting all their positions at once by the full
+        # keys leaves each run in place
+        run = np.union1d(tie, tie + 1)
         at = order[run]
-        order[run] = at[np.lexsort((at, *(k[at] for k in keys)))]
+        order[run] = at[np.lexsort((at, key[at], label[at]))]
+    return order
+
+
+def _ordered_bits(key: np.ndarray) -> np.ndarray:
+    """Unsigned 64-bit integers in the order of the (non-NaN) float keys; -0.0 maps as 0.0."""
+    bits = (key.astype(np.float64) + 0.0).view(np.uint64)  # adding 0.0 turns -0.0 into 0.0
+    # positive floats order as their bit patterns; negative ones in reverse: flip them all, and
+    # set the sign bit of the positive ones so that they follow
+    negative = (bits >> np.uint64(63)).astype(bool)
+    return np.where(negative, ~bits, bits | np.uint64(1 << 63))
 
 
 def group_layout(group: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
