@@ -200,7 +200,8 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     inside the bucket. The result is exactly ``searchsorted``'s.
 
     Args:
-        cdf: nondecreasing values in [0, 1].
+        cdf: nondecreasing values in [0, 1] (values above 1, as a normalised cumulative sum
+            may end with, are above every ``u`` and never counted).
         u: query values in [0, 1).
 
     Returns:
@@ -209,7 +210,9 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     g = 1 << min(int(cdf.size).bit_length() + 1, 24)  # about two buckets per cdf value
     # guide[k]: the number of cdf values <= k / g, i.e. with ceil(cdf * g) <= k (exact)
     top = np.minimum(np.ceil(cdf * g), g + 1).astype(np.int64)
-    guide = np.cumsum(np.bincount(top, minlength=g + 2))[: g + 1]
+    # int32 counts when they fit: the guide is read at random, so its size matters
+    counts = np.int32 if cdf.size < np.iinfo(np.int32).max else np.int64
+    guide = np.cumsum(np.bincount(top, minlength=g + 2)[: g + 1], dtype=counts)
     bucket = (u * g).astype(np.int64)  # floor: k / g <= u < (k + 1) / g
     found, end = guide[bucket], guide[bucket + 1]
     todo = np.flatnonzero(found < end)
@@ -218,7 +221,7 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
         todo = todo[step]
         found[todo] += 1
         todo = todo[found[todo] < end[todo]]
-    return found
+    return found.astype(np.int64, copy=False)
 
 
 def build_layers(
