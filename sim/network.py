@@ -138,8 +138,10 @@ def random_within_groups(
     if kmax <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     src = np.repeat(np.arange(people.size), k)
+    size_at = np.repeat(size, k)  # src is sorted: repeating beats gathering
     # offsets in [1, size-1] so a person never draws itself
-    dst = start[src] + wrap(pos[src] + 1 + uniform_below(rng, size[src] - 1), size[src])
+    dst = src + 1 + uniform_below(rng, size_at - 1)
+    wrap_at_group_end(dst, size_at, np.repeat(start + size, k))
     return people[src], people[dst]
 
 
@@ -154,6 +156,22 @@ def wrap(position: np.ndarray, size: np.ndarray) -> np.ndarray:
     return position
 
 
+def wrap_at_group_end(dst: np.ndarray, size: np.ndarray, end: np.ndarray) -> None:
+    """Positions in the group order that ran past their group's end come round to its start.
+
+    In the order of :func:`group_layout` a person's position is ``start + pos``, so moving
+    ``k`` places on inside the group (``0 <= k < size``) gives
+    ``start + wrap(pos + k, size) == src + k - (size if src + k >= end else 0)``, with
+    ``end = start + size``: the same positions, without gathering ``start`` and ``pos``.
+
+    Args:
+        dst: ``src + k`` for each item, changed in place.
+        size: the size of each item's group.
+        end: the position where each item's group ends.
+    """
+    np.subtract(dst, size, out=dst, where=dst >= end)
+
+
 def ring_within_groups(
     group: np.ndarray, degree: int, rewire: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -163,11 +181,13 @@ def ring_within_groups(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     order, start, size, pos = group_layout(group, rng)
     n = group.size
-    src = np.repeat(np.arange(n), half)
-    step = np.tile(np.arange(1, half + 1), n)
-    valid = step < size[src]
-    src, step = src[valid], step[valid]
-    dst = start[src] + wrap(pos[src] + step, size[src])
+    src = np.repeat(np.arange(n), half)  # sorted: repeating per-person values beats gathering
+    dst = src + np.tile(np.arange(1, half + 1), n)
+    size_at, end_at = np.repeat(size, half), np.repeat(start + size, half)
+    if size.min() <= half:  # a group too small for every step: drop the steps past its size
+        valid = dst - src < size_at
+        src, dst, size_at, end_at = src[valid], dst[valid], size_at[valid], end_at[valid]
+    wrap_at_group_end(dst, size_at, end_at)
     flip = rng.random(src.size) < rewire
     if flip.any():
         s = src[flip]
