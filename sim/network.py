@@ -227,7 +227,9 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     Returns:
         For each ``u``, the number of ``cdf`` values <= ``u`` (int64).
     """
-    g = 1 << min(int(cdf.size).bit_length() + 1, 24)  # about two buckets per cdf value
+    # about two buckets per cdf value; at least 4,096 so that a short cdf (ages) rarely has
+    # two values in one bucket, and the table still fits in the cache
+    g = 1 << max(min(int(cdf.size).bit_length() + 1, 24), 12)
     # guide[k]: the number of cdf values <= k / g, i.e. with ceil(cdf * g) <= k (exact)
     top = np.minimum(np.ceil(cdf * g), g + 1).astype(np.int64)
     # int32 counts when they fit: the guide is read at random, so its size matters

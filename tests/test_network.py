@@ -74,7 +74,7 @@ def test_searchsorted_uniform_is_searchsorted(seed, n, zeros, repeats, by_sum):
     cdf = np.cumsum(weight)
     # divided by the sum (pairwise), the last value may be a rounding above or below 1
     cdf /= weight.sum() if by_sum else cdf[-1]
-    g = 1 << min(n.bit_length() + 1, 24)
+    g = 1 << max(min(n.bit_length() + 1, 24), 12)  # the buckets of searchsorted_uniform
     u = np.r_[
         rng.random(3000),
         np.arange(g) / g,  # every bucket bound
