@@ -8,7 +8,8 @@
   model with Pareto activities; platform workers are more active online.
 
 Every layer is a symmetric binary ``scipy.sparse.csr_array`` (float32 data, no self-loops).
-No Python loop runs per person: each layer costs a few array passes over its edges.
+No Python loop runs per person: each layer costs a few array passes over its edges and one
+compiled pass that lays them out as CSR.
 """
 
 from __future__ import annotations
@@ -23,27 +24,70 @@ from sim.sparse import weighted_sum
 def symmetric_adjacency(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_array:
     """Binary symmetric CSR adjacency from an edge list (duplicates and self-loops dropped).
 
-    Both directions of every tie go through scipy's COO -> CSR conversion: a counting sort by
-    row in C (one pass over the ties, no comparison sort), then a sort inside each row (a
-    dozen ties) and the merge of duplicates. For millions of ties this is several times faster
-    than one global sort of packed (row, column) keys, which numpy does by comparisons.
+    The matrix scipy's COO -> CSR conversion gives for both directions of every tie, with
+    duplicates summed and the weights set back to 1, built by one compiled pass
+    (:func:`_symmetric_csr`): a counting sort by row, then a sort and merge inside each row.
+    No comparison sort over all ties, no coordinate arrays for both directions, no weights
+    to move along.
 
     Args:
-        rows: one endpoint of each tie (indices below ``n``).
+        rows: one endpoint of each tie (indices below ``n``, ``n`` below 2**31).
         cols: the other endpoint of each tie.
         n: number of people.
 
     Returns:
         The adjacency: float32 ones, int32 indices, canonical format (sorted, no duplicates).
     """
-    keep = rows != cols
-    a = rows[keep].astype(np.int32, copy=False)
-    b = cols[keep].astype(np.int32, copy=False)
-    # int32 coordinates keep scipy's index arrays int32 without a conversion pass
-    both = (np.concatenate([a, b]), np.concatenate([b, a]))
-    out = sp.coo_array((np.ones(2 * a.size, np.float32), both), shape=(n, n)).tocsr()
-    out.data[:] = 1.0  # duplicate ties were summed
+    indptr, indices = _symmetric_csr(rows, cols, n)
+    out = sp.csr_array((np.ones(indices.size, np.float32), indices, indptr), shape=(n, n))
+    out.has_canonical_format = True  # sorted, without duplicates, by construction
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _symmetric_csr(rows, cols, n):  # pragma: no cover - compiled
+    """CSR ``(indptr, indices)`` (int32) of the ties (rows, cols) in both directions.
+
+    Each row's columns are sorted and distinct; self-ties are dropped.
+    """
+    start = np.zeros(n + 1, np.int64)
+    for e in range(rows.size):
+        r, c = rows[e], cols[e]
+        if r != c:
+            start[r + 1] += 1
+            start[c + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    indices = np.empty(start[n], np.int32)
+    for e in range(rows.size):
+        r, c = rows[e], cols[e]
+        if r != c:
+            indices[fill[r]] = c
+            fill[r] += 1
+            indices[fill[c]] = r
+            fill[c] += 1
+    # sort each row and keep its distinct columns, compacting in place (k never passes lo)
+    indptr = np.zeros(n + 1, np.int32)
+    k = 0
+    for i in range(n):
+        lo, hi = start[i], start[i + 1]
+        if hi - lo > 32:
+            indices[lo:hi].sort()  # a hub of the online layer
+        else:
+            for j in range(lo + 1, hi):  # insertion sort: most rows hold a dozen ties
+                v = indices[j]
+                t = j - 1
+                while t >= lo and indices[t] > v:
+                    indices[t + 1] = indices[t]
+                    t -= 1
+                indices[t + 1] = v
+        for j in range(lo, hi):
+            if j == lo or indices[j] != indices[j - 1]:
+                indices[k] = indices[j]
+                k += 1
+        indptr[i + 1] = k
+    return indptr, indices[:k].copy()
 
 
 def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
