@@ -94,7 +94,8 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``np.lexsort((key, group))``: indices by group, then key, then index, but faster.
 
     ``lexsort`` and ``argsort`` compare generically and move indices along with values; sorting
-    plain unsigned integers is several times faster. So each item becomes one 64-bit word,
+    plain unsigned integers (by radix, :func:`_radix_sort`) is several times faster. So each
+    item becomes one 64-bit word,
     from the high bits down: its group (counted from 0), the leading bits of its key mapped to
     an unsigned integer in the same order, and its index. One sort of these words orders the
     items by group, then key, then index, except inside runs whose truncated keys tie while
@@ -117,7 +118,7 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     words |= label.astype(np.uint64) << np.uint64(key_bits)
     words <<= np.uint64(index_bits)
     words |= np.arange(n, dtype=np.uint64)
-    words.sort()
+    _radix_sort(words)
     order = (words & np.uint64((1 << index_bits) - 1)).astype(np.intp)
     words >>= np.uint64(index_bits)  # group and truncated key
     tie = np.flatnonzero(words[1:] == words[:-1])
@@ -128,6 +129,41 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
         at = order[run]
         order[run] = at[np.lexsort((at, key[at], label[at]))]
     return order
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sort(words):  # pragma: no cover - compiled
+    """Sort unsigned 64-bit words in place: a byte at a time, least significant first.
+
+    Eight passes that each read the words once and write them once, in place of numpy's
+    comparison sort (about twice as fast for a million words). A byte every word shares
+    is skipped.
+    """
+    n = words.size
+    counts = np.zeros((8, 256), np.int64)
+    for i in range(n):  # the histograms of every byte, in one pass
+        v = words[i]
+        for b in range(8):
+            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
+    src, dst = words, np.empty_like(words)
+    passes = 0
+    for b in range(8):
+        count = counts[b]
+        if count.max() == n:
+            continue
+        first = 0
+        for d in range(256):  # where each byte value's run starts
+            first, count[d] = first + count[d], first
+        shift = np.uint64(8 * b)
+        for i in range(n):  # stable: equal bytes keep the order of the previous passes
+            v = src[i]
+            d = (v >> shift) & np.uint64(255)
+            dst[count[d]] = v
+            count[d] += 1
+        src, dst = dst, src
+        passes += 1
+    if passes % 2:  # the sorted words are in the buffer
+        words[:] = src
 
 
 def _ordered_bits(key: np.ndarray) -> np.ndarray:
