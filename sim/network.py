@@ -95,12 +95,11 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
 
     ``lexsort`` and ``argsort`` compare generically and move indices along with values; sorting
     plain unsigned integers (by radix, :func:`_radix_sort`) is several times faster. So each
-    item becomes one 64-bit word,
-    from the high bits down: its group (counted from 0), the leading bits of its key mapped to
-    an unsigned integer in the same order, and its index. One sort of these words orders the
-    items by group, then key, then index, except inside runs whose truncated keys tie while
-    the full keys may differ (a handful among a million); those runs are then put in
-    ``lexsort``'s order. The result is the same permutation.
+    item becomes one 64-bit word, from the high bits down: its group (counted from 0), the
+    leading bits of its key mapped to an unsigned integer in the same order, and its index.
+    One sort of these words orders the items by group, then key, then index, except inside
+    runs whose truncated keys tie while the full keys may differ (a handful among a million);
+    those runs are then put in ``lexsort``'s order. The result is the same permutation.
 
     Args:
         group: integer labels.
