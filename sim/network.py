@@ -8,7 +8,8 @@
   model with Pareto activities; platform workers are more active online.
 
 Every layer is a symmetric binary ``scipy.sparse.csr_array`` (float32 data, no self-loops).
-No Python loop runs per person: each layer costs a few array passes over its edges.
+No Python loop runs per person: each layer costs a few array passes over its edges and one
+compiled pass that lays them out as CSR.
 """
 
 from __future__ import annotations
@@ -23,76 +24,154 @@ from sim.sparse import weighted_sum
 def symmetric_adjacency(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_array:
     """Binary symmetric CSR adjacency from an edge list (duplicates and self-loops dropped).
 
-    Both directions of every tie are packed into one int64 key (row in the high 32 bits,
-    column in the low), so a single fast sort gives the canonical CSR order (rows, then sorted
-    columns) with duplicates next to each other: the same matrix as scipy's COO -> CSR
-    conversion with ``sum_duplicates``, at a fraction of its cost for millions of ties.
+    The matrix scipy's COO -> CSR conversion gives for both directions of every tie, with
+    duplicates summed and the weights set back to 1, built by one compiled pass
+    (:func:`_symmetric_csr`): a counting sort by row, then a sort and merge inside each row.
+    No comparison sort over all ties, no coordinate arrays for both directions, no weights
+    to move along.
+
+    Args:
+        rows: one endpoint of each tie (indices below ``n``, ``n`` below 2**31).
+        cols: the other endpoint of each tie.
+        n: number of people.
+
+    Returns:
+        The adjacency: float32 ones, int32 indices, canonical format (sorted, no duplicates).
     """
-    keep = rows != cols
-    a = rows[keep].astype(np.int64, copy=False)
-    b = cols[keep].astype(np.int64, copy=False)
-    m = a.size
-    key = np.empty(2 * m, np.int64)  # filled in place: these arrays hold millions of ties
-    for half, high, low in ((key[:m], a, b), (key[m:], b, a)):
-        np.left_shift(high, 32, out=half)
-        half |= low
-    key.sort()
-    first = np.ones(key.size, bool)
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    key = key[first]
-    indptr = np.zeros(n + 1, np.int32)
-    np.cumsum(np.bincount(key >> 32, minlength=n), out=indptr[1:])
-    indices = (key & 0xFFFFFFFF).astype(np.int32)
-    out = sp.csr_array((np.ones(key.size, np.float32), indices, indptr), shape=(n, n))
+    indptr, indices = _symmetric_csr(rows, cols, n)
+    out = sp.csr_array((np.ones(indices.size, np.float32), indices, indptr), shape=(n, n))
     out.has_canonical_format = True  # sorted, without duplicates, by construction
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _symmetric_csr(rows, cols, n):  # pragma: no cover - compiled
+    """CSR ``(indptr, indices)`` (int32) of the ties (rows, cols) in both directions.
+
+    Each row's columns are sorted and distinct; self-ties are dropped.
+    """
+    start = np.zeros(n + 1, np.int64)
+    for e in range(rows.size):
+        r, c = rows[e], cols[e]
+        if r != c:
+            start[r + 1] += 1
+            start[c + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    indices = np.empty(start[n], np.int32)
+    for e in range(rows.size):
+        r, c = rows[e], cols[e]
+        if r != c:
+            indices[fill[r]] = c
+            fill[r] += 1
+            indices[fill[c]] = r
+            fill[c] += 1
+    # sort each row and keep its distinct columns, compacting in place (k never passes lo)
+    indptr = np.zeros(n + 1, np.int32)
+    k = 0
+    for i in range(n):
+        lo, hi = start[i], start[i + 1]
+        if hi - lo > 32:
+            indices[lo:hi].sort()  # a hub of the online layer
+        else:
+            for j in range(lo + 1, hi):  # insertion sort: most rows hold a dozen ties
+                v = indices[j]
+                t = j - 1
+                while t >= lo and indices[t] > v:
+                    indices[t + 1] = indices[t]
+                    t -= 1
+                indices[t + 1] = v
+        for j in range(lo, hi):
+            if j == lo or indices[j] != indices[j - 1]:
+                indices[k] = indices[j]
+                k += 1
+        indptr[i + 1] = k
+    return indptr, indices[:k].copy()
 
 
 def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``np.lexsort((key, group))``: indices by group, then key, then index, but faster.
 
-    ``lexsort`` compares generically and is several times slower than numpy's own sorts. Here
-    one fast (unstable) float sort does the work and the rare runs of equal values are put in
-    ``lexsort``'s order afterwards, so the result is the same permutation:
-
-    * keys in [0, 1) (random tie-breaks): sort ``label + key`` (labels counted from 0), which
-      orders by group, then key, except where rounding makes values equal;
-    * other keys: sort by key, then a stable radix sort by group, 16 bits a pass.
+    ``lexsort`` and ``argsort`` compare generically and move indices along with values; sorting
+    plain unsigned integers (by radix, :func:`_radix_sort`) is several times faster. So each
+    item becomes one 64-bit word, from the high bits down: its group (counted from 0), the
+    leading bits of its key mapped to an unsigned integer in the same order, and its index.
+    One sort of these words orders the items by group, then key, then index, except inside
+    runs whose truncated keys tie while the full keys may differ (a handful among a million);
+    those runs are then put in ``lexsort``'s order. The result is the same permutation.
 
     Args:
         group: integer labels.
-        key: float keys (with NaN the plain ``lexsort`` runs).
+        key: float keys (with NaN, or labels too far apart to pack, the plain ``lexsort`` runs).
     """
-    if group.size == 0 or np.isnan(key).any():
+    n = group.size
+    if n == 0 or np.isnan(key).any():
         return np.lexsort((key, group))
     label = group.astype(np.int64) - int(group.min())
-    if key.min() >= 0.0 and key.max() < 1.0:
-        merged = label + key  # float64, nondecreasing in (label, key)
-        order = np.argsort(merged)
-        _index_order_in_ties(order, merged[order], (key, label))
-        return order
-    order = np.argsort(key)
-    _index_order_in_ties(order, key[order], (key,))
-    top, shift = int(label.max()), 0
-    while True:
-        digit = ((label[order] >> shift) & 0xFFFF).astype(np.uint16)  # numpy radix-sorts these
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-        if top >> shift == 0:
-            return order
-
-
-def _index_order_in_ties(order: np.ndarray, sorted_values: np.ndarray, keys: tuple) -> None:
-    """Put runs of equal ``sorted_values`` in ``lexsort(keys)`` order, then index, in place.
-
-    ``keys`` (least significant first, as for ``lexsort``) must order the runs as their
-    values do, so that sorting all the positions in runs at once leaves each run in place.
-    """
-    tie = np.flatnonzero(sorted_values[1:] == sorted_values[:-1])
+    index_bits = max(n - 1, 1).bit_length()
+    key_bits = 64 - index_bits - int(label.max()).bit_length()
+    if key_bits < 0:
+        return np.lexsort((key, group))
+    words = _ordered_bits(key) >> np.uint64(64 - key_bits) if key_bits else np.zeros(n, np.uint64)
+    words |= label.astype(np.uint64) << np.uint64(key_bits)
+    words <<= np.uint64(index_bits)
+    words |= np.arange(n, dtype=np.uint64)
+    _radix_sort(words)
+    order = (words & np.uint64((1 << index_bits) - 1)).astype(np.intp)
+    words >>= np.uint64(index_bits)  # group and truncated key
+    tie = np.flatnonzero(words[1:] == words[:-1])
     if tie.size:
-        run = np.union1d(tie, tie + 1)  # positions inside runs of equal values
+        # the runs sort as their words do, so sorting all their positions at once by the full
+        # keys leaves each run in place
+        run = np.union1d(tie, tie + 1)
         at = order[run]
-        order[run] = at[np.lexsort((at, *(k[at] for k in keys)))]
+        order[run] = at[np.lexsort((at, key[at], label[at]))]
+    return order
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_sort(words):  # pragma: no cover - compiled
+    """Sort unsigned 64-bit words in place: a byte at a time, least significant first.
+
+    Eight passes that each read the words once and write them once, in place of numpy's
+    comparison sort (about twice as fast for a million words). A byte every word shares
+    is skipped.
+    """
+    n = words.size
+    counts = np.zeros((8, 256), np.int64)
+    for i in range(n):  # the histograms of every byte, in one pass
+        v = words[i]
+        for b in range(8):
+            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
+    src, dst = words, np.empty_like(words)
+    passes = 0
+    for b in range(8):
+        count = counts[b]
+        if count.max() == n:
+            continue
+        first = 0
+        for d in range(256):  # where each byte value's run starts
+            first, count[d] = first + count[d], first
+        shift = np.uint64(8 * b)
+        for i in range(n):  # stable: equal bytes keep the order of the previous passes
+            v = src[i]
+            d = (v >> shift) & np.uint64(255)
+            dst[count[d]] = v
+            count[d] += 1
+        src, dst = dst, src
+        passes += 1
+    if passes % 2:  # the sorted words are in the buffer
+        words[:] = src
+
+
+def _ordered_bits(key: np.ndarray) -> np.ndarray:
+    """Unsigned 64-bit integers in the order of the (non-NaN) float keys; -0.0 maps as 0.0."""
+    bits = (key.astype(np.float64) + 0.0).view(np.uint64)  # adding 0.0 turns -0.0 into 0.0
+    # positive floats order as their bit patterns; negative ones in reverse: flip them all, and
+    # set the sign bit of the positive ones so that they follow
+    negative = (bits >> np.uint64(63)).astype(bool)
+    return np.where(negative, ~bits, bits | np.uint64(1 << 63))
 
 
 def group_layout(group: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -138,8 +217,10 @@ def random_within_groups(
     if kmax <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     src = np.repeat(np.arange(people.size), k)
+    size_at = np.repeat(size, k)  # src is sorted: repeating beats gathering
     # offsets in [1, size-1] so a person never draws itself
-    dst = start[src] + wrap(pos[src] + 1 + uniform_below(rng, size[src] - 1), size[src])
+    dst = src + 1 + uniform_below(rng, size_at - 1)
+    wrap_at_group_end(dst, size_at, np.repeat(start + size, k))
     return people[src], people[dst]
 
 
@@ -154,6 +235,22 @@ def wrap(position: np.ndarray, size: np.ndarray) -> np.ndarray:
     return position
 
 
+def wrap_at_group_end(dst: np.ndarray, size: np.ndarray, end: np.ndarray) -> None:
+    """Positions in the group order that ran past their group's end come round to its start.
+
+    In the order of :func:`group_layout` a person's position is ``start + pos``, so moving
+    ``k`` places on inside the group (``0 <= k < size``) gives
+    ``start + wrap(pos + k, size) == src + k - (size if src + k >= end else 0)``, with
+    ``end = start + size``: the same positions, without gathering ``start`` and ``pos``.
+
+    Args:
+        dst: ``src + k`` for each item, changed in place.
+        size: the size of each item's group.
+        end: the position where each item's group ends.
+    """
+    np.subtract(dst, size, out=dst, where=dst >= end)
+
+
 def ring_within_groups(
     group: np.ndarray, degree: int, rewire: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -163,11 +260,13 @@ def ring_within_groups(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     order, start, size, pos = group_layout(group, rng)
     n = group.size
-    src = np.repeat(np.arange(n), half)
-    step = np.tile(np.arange(1, half + 1), n)
-    valid = step < size[src]
-    src, step = src[valid], step[valid]
-    dst = start[src] + wrap(pos[src] + step, size[src])
+    src = np.repeat(np.arange(n), half)  # sorted: repeating per-person values beats gathering
+    dst = src + np.tile(np.arange(1, half + 1), n)
+    size_at, end_at = np.repeat(size, half), np.repeat(start + size, half)
+    if size.min() <= half:  # a group too small for every step: drop the steps past its size
+        valid = dst - src < size_at
+        src, dst, size_at, end_at = src[valid], dst[valid], size_at[valid], end_at[valid]
+    wrap_at_group_end(dst, size_at, end_at)
     flip = rng.random(src.size) < rewire
     if flip.any():
         s = src[flip]
@@ -200,16 +299,21 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     inside the bucket. The result is exactly ``searchsorted``'s.
 
     Args:
-        cdf: nondecreasing values in [0, 1].
+        cdf: nondecreasing values in [0, 1] (values above 1, as a normalised cumulative sum
+            may end with, are above every ``u`` and never counted).
         u: query values in [0, 1).
 
     Returns:
         For each ``u``, the number of ``cdf`` values <= ``u`` (int64).
     """
-    g = 1 << min(int(cdf.size).bit_length() + 1, 24)  # about two buckets per cdf value
+    # about two buckets per cdf value; at least 4,096 so that a short cdf (ages) rarely has
+    # two values in one bucket, and the table still fits in the cache
+    g = 1 << max(min(int(cdf.size).bit_length() + 1, 24), 12)
     # guide[k]: the number of cdf values <= k / g, i.e. with ceil(cdf * g) <= k (exact)
     top = np.minimum(np.ceil(cdf * g), g + 1).astype(np.int64)
-    guide = np.cumsum(np.bincount(top, minlength=g + 2))[: g + 1]
+    # int32 counts when they fit: the guide is read at random, so its size matters
+    counts = np.int32 if cdf.size < np.iinfo(np.int32).max else np.int64
+    guide = np.cumsum(np.bincount(top, minlength=g + 2)[: g + 1], dtype=counts)
     bucket = (u * g).astype(np.int64)  # floor: k / g <= u < (k + 1) / g
     found, end = guide[bucket], guide[bucket + 1]
     todo = np.flatnonzero(found < end)
@@ -218,7 +322,7 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
         todo = todo[step]
         found[todo] += 1
         todo = todo[found[todo] < end[todo]]
-    return found
+    return found.astype(np.int64, copy=False)
 
 
 def build_layers(

@@ -29,6 +29,8 @@ MESA_REGISTRATION = {
     "Model.register_agent": (mesa.Model.register_agent, "30899aa98cadd739"),
     "_HardKeyAgentSet.__init__": (_HardKeyAgentSet.__init__, "c26134c464148085"),
     "_HardKeyAgentSet.add": (_HardKeyAgentSet.add, "be7cc78b74cbda01"),
+    # agents_in_bulk replaces an agent set's dict of agents, as this does
+    "_HardKeyAgentSet._update": (_HardKeyAgentSet._update, "39b0d6ac06bc9859"),
 }
 
 
@@ -120,6 +122,10 @@ def test_bulk_branches_equal_the_ordinary_constructor():
     assert [a.index for a in got] == [a.index for a in expected] == [3, 4, 5, 6]
     assert _picture(bulk) == _picture(ordinary)
     assert len(branch_agents(bulk, 7, 7)) == 0 and _picture(bulk) == _picture(ordinary)
+    # fewer new agents than registered ones: added to the registries rather than rebuilding them
+    Branch(ordinary, 7)
+    branch_agents(bulk, 7, 8)
+    assert _picture(bulk) == _picture(ordinary)
 
 
 def test_a_dropped_model_is_freed():

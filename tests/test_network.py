@@ -13,7 +13,13 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import group_order, searchsorted_uniform, symmetric_adjacency, wrap
+from sim.network import (
+    _radix_sort,
+    group_order,
+    searchsorted_uniform,
+    symmetric_adjacency,
+    wrap,
+)
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -55,8 +61,27 @@ def test_group_order_is_lexsort(seed, n, groups, negative, kind):
 
 
 @settings(max_examples=100, deadline=None)
-@given(seed=seeds, n=st.integers(1, 5000), zeros=st.booleans(), repeats=st.booleans())
-def test_searchsorted_uniform_is_searchsorted(seed, n, zeros, repeats):
+@given(seed=seeds, n=st.integers(0, 3000), bits=st.integers(0, 64), shift=st.integers(0, 63))
+def test_radix_sort_is_sort(seed, n, bits, shift):
+    """Words with few bits, or bytes every word shares (skipped passes), sort as np.sort does."""
+    rng = np.random.default_rng(seed)
+    words = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+    words >>= np.uint64(64 - bits) if bits else np.uint64(63)
+    words <<= np.uint64(min(shift, 64 - bits) if bits else 0)
+    expected = np.sort(words)
+    _radix_sort(words)
+    np.testing.assert_array_equal(words, expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=seeds,
+    n=st.integers(1, 5000),
+    zeros=st.booleans(),
+    repeats=st.booleans(),
+    by_sum=st.booleans(),
+)
+def test_searchsorted_uniform_is_searchsorted(seed, n, zeros, repeats, by_sum):
     rng = np.random.default_rng(seed)
     weight = rng.pareto(1.5, n) + 1.0
     if zeros:
@@ -66,8 +91,9 @@ def test_searchsorted_uniform_is_searchsorted(seed, n, zeros, repeats):
     if weight.sum() == 0:
         weight[-1] = 1.0
     cdf = np.cumsum(weight)
-    cdf /= cdf[-1]
-    g = 1 << min(n.bit_length() + 1, 24)
+    # divided by the sum (pairwise), the last value may be a rounding above or below 1
+    cdf /= weight.sum() if by_sum else cdf[-1]
+    g = 1 << max(min(n.bit_length() + 1, 24), 12)  # the buckets of searchsorted_uniform
     u = np.r_[
         rng.random(3000),
         np.arange(g) / g,  # every bucket bound
