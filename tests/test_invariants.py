@@ -156,6 +156,15 @@ def test_invariants_with_all_levers_high():
     run_checked(model, 30)
 
 
+def test_strongest_open_pulls_stay_within_the_members_view():
+    """Open and targeted activities at their largest pulls (1 + 1 a week) stop at the members'
+    view: identification stays in [0, 1] (found by the property test below, 200 people)."""
+    params = ModelParams(people=400, open_pull=1.0, strata_pull=1.0, crisis_start=-1)
+    model = sim.PartyBuildingModel(params, PolicyParams(openness=1.0), rng=0)
+    run_checked(model, 20)
+    assert model.state.people.met.any()
+
+
 # ---------------------------------------------------------------------- property-based
 
 

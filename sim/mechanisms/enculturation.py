@@ -164,7 +164,8 @@ def step(
     Everyone's identification moves (members' too; their commitment is §5.6). Masses who met
     members this week are pulled toward the members' identification by open activities
     (``policy.open_activities``), and the new strata and platform workers among them also by
-    activities suited to them (``policy.new_strata_outreach``, paper 4.1).
+    activities suited to them (``policy.new_strata_outreach``, paper 4.1). The two pulls add
+    up to at most 1 a week (all the way to the members' view, never past it).
     """
     people = state.people
     met = people.met & ~people.member
@@ -182,7 +183,7 @@ def step(
             people.anchor,
             np.float32(p.susceptibility),
             np.float32(1.0 - p.susceptibility),
-            np.array([rate, rate + targeted]),
+            np.minimum([rate, rate + targeted], 1.0),
             people.new_groups(),
             met,
             people.met_view,
@@ -204,5 +205,5 @@ def step_reference(
     met = people.met & ~people.member
     rate = p.open_pull * policy.lever("open_activities")
     targeted = p.strata_pull * policy.lever("new_strata_outreach")
-    pull = np.where(people.new_groups(), rate + targeted, rate) * met
+    pull = np.where(people.new_groups(), min(rate + targeted, 1.0), min(rate, 1.0)) * met
     return open_activity_pull(x, people.met_view, pull).astype(np.float32)

@@ -254,7 +254,11 @@ def initialise(
     stage = np.where(rank < n_p, PROBATIONARY, np.where(rank < n_p + n_k, ACTIVIST, APPLICANT))
     # branches with fewer candidates than places leave places empty: top each stage up to its
     # target from the candidates not chosen yet (by application weight, any branch)
-    rest = np.setdiff1d(masses[ok], chosen)
+    # masses[ok] without the chosen, sorted (np.setdiff1d's result, without its hashing)
+    left = np.zeros(people.n, bool)
+    left[masses[ok]] = True
+    left[chosen] = False
+    rest = np.flatnonzero(left)
     rest_like = like[np.searchsorted(masses, rest)]
     extra_stage = []
     for s, t in targets.items():
