@@ -62,14 +62,22 @@ def build(
     """
     layers = state.network.layers
     summed = [layers["work"], layers["residence"], layers["online"]]
+    # the people whose ties changed since the previous operators (None: not known)
+    changed = None
+    if previous is not None:
+        changed = state.network.rows_changed_since(previous.network_version)
     # w_work A_work + w_residence A_residence + w_online A_online (as scipy sums it)
     influence = weighted_sum(
         summed,
         [p.weight_work, p.weight_residence, p.weight_online],
         None if previous is None else (previous.influence.adjacency, previous.layers),
-        None if previous is None else state.network.rows_changed_since(previous.network_version),
+        changed,
     )
-    influence_op = BoundedConfidenceOperator(influence)
+    degree = None
+    if changed is not None:  # row sums of the unchanged rows are the previous ones
+        degree = previous.influence.degree.copy()
+        degree[changed] = np.asarray(influence[changed].sum(axis=1)).ravel()
+    influence_op = BoundedConfidenceOperator(influence, degree)
     if previous is None:
         weights = recruitment.WeightCache(state.people, p, policy)
     else:  # the weights do not depend on ties: keep them, brought up to date
@@ -87,7 +95,12 @@ def build(
     return Operators(
         influence=influence_op,
         peers=peers,
-        reach=MemberReach(layers, state.people.member_ids()),
+        reach=MemberReach(
+            layers,
+            state.people.member_ids(),
+            None if previous is None else previous.reach,
+            changed,
+        ),
         bridge=bridge if bridge is not None else OrgBridge(state.orgs, state.people, p),
         weight_cache=weights,
         network_version=state.network.version,

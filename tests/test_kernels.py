@@ -212,6 +212,13 @@ def test_influence_after_moves_equals_a_full_rebuild():
     got = m.ops.influence.adjacency
     for x, y in ((got.indptr, full.indptr), (got.indices, full.indices), (got.data, full.data)):
         np.testing.assert_array_equal(x, y)
+    # the row sums and the members' rows, carried over where ties did not change, too
+    np.testing.assert_array_equal(m.ops.influence.degree, np.asarray(full.sum(axis=1)).ravel())
+    fresh = MemberReach(layers, m.state.people.member_ids())
+    np.testing.assert_array_equal(m.ops.reach.ids, fresh.ids)
+    for k in layers:
+        for x, y in zip(m.ops.reach._rows[k], fresh._rows[k], strict=True):
+            np.testing.assert_array_equal(x, y, err_msg=k)
 
 
 def test_org_reports_through_the_relay_equal_the_full_sums():

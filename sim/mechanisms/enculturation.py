@@ -79,14 +79,16 @@ class BoundedConfidenceOperator:
 
     Args:
         adjacency: non-negative weighted adjacency (CSR, n x n).
+        degree: its row sums, when the caller has them (as ``adjacency.sum(axis=1)``).
     """
 
-    def __init__(self, adjacency: sp.csr_array):
+    def __init__(self, adjacency: sp.csr_array, degree: np.ndarray | None = None):
         a = adjacency if isinstance(adjacency, sp.csr_array) else sp.csr_array(adjacency)
         a.sort_indices()  # a flag check when the indices are known to be sorted
         self.adjacency = a
         self.row_degree = np.diff(a.indptr)
-        self.degree = np.asarray(a.sum(axis=1)).ravel()
+        #: weighted degree (row sums); ``degree`` when given (known to equal them)
+        self.degree = np.asarray(a.sum(axis=1)).ravel() if degree is None else degree
         self._data: dict[np.dtype, np.ndarray] = {}
 
     def _data_as(self, dtype: np.dtype) -> np.ndarray:

@@ -140,12 +140,15 @@ def _count_masses(indptr, indices, data, on, mass, need, out):  # pragma: no cov
 
 
 @numba.njit(cache=True, nogil=True)
-def _member_rows(old_ids, old_ptr, old_idx, old_data, ptr, idx, data, ids):  # pragma: no cover
+def _member_rows(  # pragma: no cover - compiled
+    old_ids, stale, old_ptr, old_idx, old_data, ptr, idx, data, ids
+):
     """The rows ``ids`` (sorted) of a layer, copied from the previous copy where it has them.
 
     ``old_*`` hold the rows of ``old_ids`` (sorted) copied before; ``ptr, idx, data`` the whole
-    layer. A member kept since the last copy is copied from the old copy (contiguous, in cache);
-    only newcomers are read from the layer.
+    layer. A member kept since the last copy is copied from the old copy (contiguous, in cache)
+    unless its row is ``stale`` (its ties changed); newcomers and stale rows are read from the
+    layer.
     """
     m = ids.size
     new_ptr = np.zeros(m + 1, np.int64)
@@ -155,7 +158,7 @@ def _member_rows(old_ids, old_ptr, old_idx, old_data, ptr, idx, data, ids):  # p
         i = ids[j]
         while p < old_ids.size and old_ids[p] < i:
             p += 1
-        if p < old_ids.size and old_ids[p] == i:
+        if p < old_ids.size and old_ids[p] == i and not stale[p]:
             src[j] = p
             new_ptr[j + 1] = new_ptr[j] + old_ptr[p + 1] - old_ptr[p]
         else:
@@ -190,8 +193,16 @@ class MemberReach:
         member_ids: sorted ids of the current members (refresh when membership changes).
     """
 
-    def __init__(self, layers: dict[str, sp.csr_array], member_ids: np.ndarray):
-        self.layers = layers
+    def __init__(
+        self,
+        layers: dict[str, sp.csr_array],
+        member_ids: np.ndarray,
+        previous: MemberReach | None = None,
+        changed: np.ndarray | None = None,
+    ):
+        """See the class; ``previous`` (with ``changed``, the people whose ties changed since
+        it was built) lends its copies of the rows that did not change."""
+        self.layers = dict(layers)
         self.degree = {k: np.diff(a.indptr).astype(float) for k, a in layers.items()}
         n = next(iter(layers.values())).shape[0] if layers else 0
         self._stamp = np.full(n, -1, np.int64)  # who a layer reached, by layer code
@@ -203,15 +214,26 @@ class MemberReach:
             k: (np.zeros(1, np.int64), np.empty(0, a.indices.dtype), np.empty(0, a.dtype))
             for k, a in layers.items()
         }
+        self._stale: dict[str, np.ndarray] = {}
+        if previous is not None and changed is not None:
+            # start from the previous copies; the rows of people whose ties changed are stale
+            # on the layers that changed
+            self.ids, self._rows = previous.ids, dict(previous._rows)
+            for k, a in layers.items():
+                if a is not previous.layers.get(k):
+                    self._stale[k] = np.isin(self.ids, changed)
         self.refresh(member_ids)
+        self._stale = {}
 
     def refresh(self, member_ids: np.ndarray) -> None:
         """The membership changed: the members' rows (ids in increasing order)."""
         ids = np.ascontiguousarray(member_ids, dtype=np.int64)
         for k, a in self.layers.items():
             old_ptr, old_idx, old_data = self._rows[k]
+            stale = self._stale.get(k)
             self._rows[k] = _member_rows(
                 unsigned(self.ids),
+                np.zeros(self.ids.size, bool) if stale is None else stale,
                 unsigned(old_ptr),
                 old_idx,
                 old_data,
