@@ -17,7 +17,7 @@ from sim.mechanisms.mobilization import Peers, layer_degrees
 from sim.mechanisms.service import MemberReach
 from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
-from sim.sparse import weighted_sum
+from sim.sparse import buffers_of, weighted_sum
 from sim.state import LAYERS, State
 
 
@@ -32,6 +32,8 @@ class Operators:
     weight_cache: recruitment.WeightCache  #: recruitment weights, updated as people change
     network_version: int  #: the network version these were built from
     layers: list  #: the (work, residence, online) layers the influence was summed from
+    #: buffers free for the next influence matrix (those of the one before this one)
+    spare: tuple | None = None
 
     @property
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +74,8 @@ def build(
         [p.weight_work, p.weight_residence, p.weight_online],
         None if previous is None else (previous.influence.adjacency, previous.layers),
         changed,
+        # the matrix before the previous one is no longer used: write into its buffers
+        None if previous is None else previous.spare,
     )
     degree = None
     if changed is not None:  # row sums of the unchanged rows are the previous ones
@@ -105,4 +109,5 @@ def build(
         weight_cache=weights,
         network_version=state.network.version,
         layers=summed,
+        spare=None if previous is None else buffers_of(previous.influence.adjacency),
     )

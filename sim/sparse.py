@@ -140,6 +140,7 @@ def weighted_sum(
     weights: list[float],
     previous: tuple[sp.csr_array, list[sp.csr_array]] | None = None,
     rows: np.ndarray | None = None,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> sp.csr_array:
     """``w1 A1 + w2 A2 + w3 A3`` of three canonical CSR matrices with positive entries.
 
@@ -155,6 +156,9 @@ def weighted_sum(
             changed rows are merged (when a few people move, a few rows change).
         rows: with ``previous``, the rows that may differ (sorted, distinct); when None they
             are found by comparing the old and new layers row by row.
+        out: (indices, data) buffers to write into when they are large enough (the result's
+            arrays are then views of them). Memory this process already uses is much cheaper
+            to write than fresh memory, whose every page the system must first map.
 
     Returns:
         The weighted sum (CSR, sorted indices; int32 indices when they fit).
@@ -183,8 +187,7 @@ def weighted_sum(
     _union_counts(p1, i1, p2, i2, p3, i3, merge, counts)
     indptr = np.cumsum(counts).astype(index_dtype)
     nnz = int(indptr[-1])
-    indices = np.empty(nnz, index_dtype)
-    data = np.empty(nnz, layers[0].dtype)
+    indices, data = _buffers(out, nnz, index_dtype, layers[0].dtype)
     if nnz:
         _union_fill(p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, merge, indptr, indices, data)
         if keep.size:
@@ -193,3 +196,28 @@ def weighted_sum(
     out.has_sorted_indices = True
     out.has_canonical_format = True
     return out
+
+
+def _buffers(
+    out: tuple[np.ndarray, np.ndarray] | None, nnz: int, index_dtype: type, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Views of length ``nnz`` of ``out`` when it fits, else of new buffers with 5% to spare."""
+    if out is not None:
+        indices, data = out
+        if (
+            indices.size >= nnz
+            and data.size >= nnz
+            and indices.dtype == index_dtype
+            and data.dtype == dtype
+        ):
+            return indices[:nnz], data[:nnz]
+    room = nnz + nnz // 20 + 1024
+    return np.empty(room, index_dtype)[:nnz], np.empty(room, dtype)[:nnz]
+
+
+def buffers_of(a: sp.csr_array) -> tuple[np.ndarray, np.ndarray]:
+    """The whole buffers behind a matrix's indices and data (to hand to a later ``out``)."""
+    return (
+        a.indices if a.indices.base is None else a.indices.base,
+        a.data if a.data.base is None else a.data.base,
+    )

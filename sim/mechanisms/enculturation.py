@@ -94,7 +94,7 @@ class BoundedConfidenceOperator:
     def _data_as(self, dtype: np.dtype) -> np.ndarray:
         """The tie weights in ``dtype`` (cached: the kernel sums in the dtype of x)."""
         if dtype not in self._data:
-            self._data[dtype] = self.adjacency.data.astype(dtype)
+            self._data[dtype] = self.adjacency.data.astype(dtype, copy=False)
         return self._data[dtype]
 
     def apply(self, x: np.ndarray, eps: float) -> np.ndarray:
