@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -55,6 +56,21 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else 0.0
 
 
+@numba.njit(cache=True, nogil=True)
+def _coverage_counts(member, covered, last_reached, week, window):  # pragma: no cover
+    """Masses formally covered, effectively covered (reached by real service within
+    ``window`` weeks), and covered but not reached: three counts in one pass."""
+    n_covered = n_effective = n_gap = 0
+    for i in range(member.size):
+        if member[i]:
+            continue
+        effective = week - last_reached[i] < window
+        n_covered += covered[i]
+        n_effective += effective
+        n_gap += covered[i] and not effective
+    return n_covered, n_effective, n_gap
+
+
 def _share(count: int, size: int) -> float:
     """``count / size`` (0 for an empty group): a mean of 0/1 values, computed from the count."""
     return float(count / size) if size else 0.0
@@ -96,9 +112,9 @@ def compute_outcomes(
     n_mass = people.n - ids.size
     xm = people.identification[mass]
     weights = b.members.sum()
-    effective = mass & (week - people.last_reached < COVERAGE_WEEKS)
-    covered = people.covered & mass
-    n_covered = np.count_nonzero(covered)
+    n_covered, n_effective, n_gap = _coverage_counts(
+        member, people.covered, people.last_reached, week, COVERAGE_WEEKS
+    )
     n_branches = int((b.members > 0).sum())
     load = commitment.MemberWeek(state, p, policy, ids).load
     # shares are counts over sizes: the same floats as means of 0/1 arrays, without the arrays
@@ -113,8 +129,8 @@ def compute_outcomes(
         "mobilization": _share(np.count_nonzero(people.active), people.n),
         "unit_coverage": _mean((units.branch[units.staff > 0] >= 0).astype(float)),
         "formal_coverage": _share(n_covered, n_mass),
-        "effective_coverage": _share(np.count_nonzero(effective), n_mass),
-        "floating_gap": _share(np.count_nonzero(covered & ~effective), n_covered),
+        "effective_coverage": _share(n_effective, n_mass),
+        "floating_gap": _share(n_gap, n_covered),
         "burden": float((b.burden * b.members).sum() / weights) if weights else 0.0,
         "sensing_error": float(state.hierarchy.sensing_error),
         "answered_share": commitment.answered_share(state, week),

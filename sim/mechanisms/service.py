@@ -205,7 +205,7 @@ class MemberReach:
         self.layers = dict(layers)
         self.degree = {k: np.diff(a.indptr).astype(float) for k, a in layers.items()}
         n = next(iter(layers.values())).shape[0] if layers else 0
-        self._stamp = np.full(n, -1, np.int64)  # who a layer reached, by layer code
+        self._stamp = np.full(n, -1, np.int32)  # who a layer reached, by layer code
         self._code = 0  # the next layer code (grows call after call)
         self._later = np.empty(n, np.intp)
         self._apart: np.ndarray | None = None
