@@ -26,6 +26,7 @@ next to nothing (a few thousand non-zeros per 100,000 people).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -39,6 +40,14 @@ def relay_weights(
     """(hosts a branch, share of engaged members' hours relayed) per organisation."""
     hosts = partnered & (party_members >= min_members)
     return hosts, np.where(hosts, 1.0, np.where(partnered, relay, 0.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_rows(received, rows, values):  # pragma: no cover - compiled
+    """``received[rows] += values`` for distinct ``rows``, without the gathered copies."""
+    for t in range(rows.size):
+        for c in range(values.shape[1]):
+            received[rows[t], c] += values[t, c]
 
 
 class OrgBridge:
@@ -96,4 +105,4 @@ class OrgBridge:
         sent = np.zeros((self.people.size, total.shape[1]))
         sent[found] = total[pos[found]]
         per_org = (self._cols @ sent) * self.scale[:, None]
-        received[self.people] += self._rows @ per_org
+        _add_rows(received, self.people, self._rows @ per_org)
