@@ -17,6 +17,19 @@ def unsigned(index: np.ndarray) -> np.ndarray:
     return index.view(np.dtype(f"u{index.dtype.itemsize}"))
 
 
+@numba.njit(inline="always")
+def _head(a, ae, i1, b, be, i2, c, ce, i3):  # pragma: no cover - compiled
+    """The smallest column at the heads of three sorted rows (read from ``a``, ``b``, ``c``)."""
+    col = -1
+    if a < ae:
+        col = i1[a]
+    if b < be and (col < 0 or i2[b] < col):
+        col = i2[b]
+    if c < ce and (col < 0 or i3[c] < col):
+        col = i3[c]
+    return col
+
+
 @numba.njit(cache=True, nogil=True)
 def _union_counts(p1, i1, p2, i2, p3, i3, rows, counts):  # pragma: no cover - compiled
     """``counts[r + 1]``: the number of distinct columns of row ``r`` in three sorted patterns,
@@ -26,13 +39,7 @@ def _union_counts(p1, i1, p2, i2, p3, i3, rows, counts):  # pragma: no cover - c
         ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
         k = 0
         while a < ae or b < be or c < ce:
-            col = -1
-            if a < ae:
-                col = i1[a]
-            if b < be and (col < 0 or i2[b] < col):
-                col = i2[b]
-            if c < ce and (col < 0 or i3[c] < col):
-                col = i3[c]
+            col = _head(a, ae, i1, b, be, i2, c, ce, i3)
             if a < ae and i1[a] == col:
                 a += 1
             if b < be and i2[b] == col:
@@ -54,13 +61,7 @@ def _union_fill(  # pragma: no cover - compiled
         ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
         k = indptr[r]
         while a < ae or b < be or c < ce:
-            col = -1
-            if a < ae:
-                col = i1[a]
-            if b < be and (col < 0 or i2[b] < col):
-                col = i2[b]
-            if c < ce and (col < 0 or i3[c] < col):
-                col = i3[c]
+            col = _head(a, ae, i1, b, be, i2, c, ce, i3)
             v = w1 * d1[0] if d1.size else w2 * d2[0] if d2.size else w3 * d3[0]
             has = False
             if a < ae and i1[a] == col:

@@ -22,26 +22,35 @@ from sim.sparse import unsigned
 from sim.state import Events, State
 
 
+@numba.njit(inline="always")
+def _row_mean(indptr, indices, data, x, eps, i):  # pragma: no cover - compiled
+    """Weighted mean of person ``i``'s neighbours within ``eps`` of x_i (x_i if there is none).
+
+    The sums run in the tie order and the dtype of ``x``, exactly as ``scipy``'s
+    ``csr_matvec`` runs them.
+    """
+    xi = x[i]
+    num = xi - xi  # a zero of x's dtype
+    den = xi - xi
+    for jj in range(indptr[i], indptr[i + 1]):
+        xj = x[indices[jj]]
+        if abs(xi - xj) < eps:
+            w = data[jj]
+            num += w * xj
+            den += w
+    return num / den if den > 0 else xi
+
+
 @numba.njit(cache=True, nogil=True)
 def _bounded_mean(indptr, indices, data, x, eps, out):  # pragma: no cover - compiled
     """Row-wise weighted mean of the neighbours within ``eps``; a row with none keeps x_i.
 
     One pass over the ties instead of the eight array passes the same sums take in numpy
-    (gather, repeat, subtract, abs, compare, mask, two sparse products). The sums run in the
-    tie order and the dtype of ``x``, exactly as ``scipy``'s ``csr_matvec`` runs them, so the
-    result is bit-identical to :meth:`BoundedConfidenceOperator.apply_reference`.
+    (gather, repeat, subtract, abs, compare, mask, two sparse products); bit-identical to
+    :meth:`BoundedConfidenceOperator.apply_reference`.
     """
     for i in range(x.shape[0]):
-        xi = x[i]
-        num = xi - xi  # a zero of x's dtype
-        den = xi - xi
-        for jj in range(indptr[i], indptr[i + 1]):
-            xj = x[indices[jj]]
-            if abs(xi - xj) < eps:
-                w = data[jj]
-                num += w * xj
-                den += w
-        out[i] = num / den if den > 0 else xi
+        out[i] = _row_mean(indptr, indices, data, x, eps, i)
     return out
 
 
@@ -57,16 +66,7 @@ def _enculturate(  # pragma: no cover - compiled
     stored as float32: the operations, order and dtypes of the numpy step.
     """
     for i in range(x.shape[0]):
-        xi = x[i]
-        num = xi - xi
-        den = xi - xi
-        for jj in range(indptr[i], indptr[i + 1]):
-            xj = x[indices[jj]]
-            if abs(xi - xj) < eps:
-                w = data[jj]
-                num += w * xj
-                den += w
-        mean = num / den if den > 0 else xi
+        mean = _row_mean(indptr, indices, data, x, eps, i)
         fj = lam * mean + keep0 * x0[i]
         rate = (pull[1] if new_groups[i] else pull[0]) * (1.0 if met[i] else 0.0)
         y = np.float64(fj)
