@@ -93,8 +93,8 @@ def _symmetric_csr(rows, cols, n):  # pragma: no cover - compiled
 def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``np.lexsort((key, group))``: indices by group, then key, then index, but faster.
 
-    ``lexsort`` and ``argsort`` compare generically and move indices along with values; sorting
-    plain unsigned integers (by radix, :func:`_radix_sort`) is several times faster. So each
+    ``lexsort`` and ``argsort`` compare generically and move indices along with values; numpy
+    sorts plain unsigned integers in place with vector instructions, many times faster. So each
     item becomes one 64-bit word, from the high bits down: its group (counted from 0), the
     leading bits of its key mapped to an unsigned integer in the same order, and its index.
     One sort of these words orders the items by group, then key, then index, except inside
@@ -117,7 +117,7 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     words |= label.astype(np.uint64) << np.uint64(key_bits)
     words <<= np.uint64(index_bits)
     words |= np.arange(n, dtype=np.uint64)
-    _radix_sort(words)
+    words.sort()  # distinct words: any sort gives this order (numpy's is vectorised)
     order = (words & np.uint64((1 << index_bits) - 1)).astype(np.intp)
     words >>= np.uint64(index_bits)  # group and truncated key
     tie = np.flatnonzero(words[1:] == words[:-1])
@@ -128,41 +128,6 @@ def group_order(group: np.ndarray, key: np.ndarray) -> np.ndarray:
         at = order[run]
         order[run] = at[np.lexsort((at, key[at], label[at]))]
     return order
-
-
-@numba.njit(cache=True, nogil=True)
-def _radix_sort(words):  # pragma: no cover - compiled
-    """Sort unsigned 64-bit words in place: a byte at a time, least significant first.
-
-    Eight passes that each read the words once and write them once, in place of numpy's
-    comparison sort (about twice as fast for a million words). A byte every word shares
-    is skipped.
-    """
-    n = words.size
-    counts = np.zeros((8, 256), np.int64)
-    for i in range(n):  # the histograms of every byte, in one pass
-        v = words[i]
-        for b in range(8):
-            counts[b, (v >> np.uint64(8 * b)) & np.uint64(255)] += 1
-    src, dst = words, np.empty_like(words)
-    passes = 0
-    for b in range(8):
-        count = counts[b]
-        if count.max() == n:
-            continue
-        first = 0
-        for d in range(256):  # where each byte value's run starts
-            first, count[d] = first + count[d], first
-        shift = np.uint64(8 * b)
-        for i in range(n):  # stable: equal bytes keep the order of the previous passes
-            v = src[i]
-            d = (v >> shift) & np.uint64(255)
-            dst[count[d]] = v
-            count[d] += 1
-        src, dst = dst, src
-        passes += 1
-    if passes % 2:  # the sorted words are in the buffer
-        words[:] = src
 
 
 def _ordered_bits(key: np.ndarray) -> np.ndarray:
@@ -295,8 +260,8 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     A binary search over a million-entry ``cdf`` misses the cache at most of its twenty levels.
     Here ``u`` first finds its bucket among ``g`` (a power of two) equal buckets of [0, 1),
     whose bounds ``k / g`` and ``u * g`` are exact in floating point, and the bucket's first
-    index (counted, not searched); a few vectorised probes then step over the ``cdf`` values
-    inside the bucket. The result is exactly ``searchsorted``'s.
+    index (counted, not searched); a compiled loop then steps over the few ``cdf`` values
+    inside the bucket (:func:`_guided_search`). The result is exactly ``searchsorted``'s.
 
     Args:
         cdf: nondecreasing values in [0, 1] (values above 1, as a normalised cumulative sum
@@ -314,15 +279,20 @@ def searchsorted_uniform(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     # int32 counts when they fit: the guide is read at random, so its size matters
     counts = np.int32 if cdf.size < np.iinfo(np.int32).max else np.int64
     guide = np.cumsum(np.bincount(top, minlength=g + 2)[: g + 1], dtype=counts)
-    bucket = (u * g).astype(np.int64)  # floor: k / g <= u < (k + 1) / g
-    found, end = guide[bucket], guide[bucket + 1]
-    todo = np.flatnonzero(found < end)
-    while todo.size:
-        step = cdf[found[todo]] <= u[todo]
-        todo = todo[step]
-        found[todo] += 1
-        todo = todo[found[todo] < end[todo]]
-    return found.astype(np.int64, copy=False)
+    found = np.empty(u.size, np.int64)
+    _guided_search(np.asarray(cdf, np.float64), guide, float(g), np.asarray(u, np.float64), found)
+    return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _guided_search(cdf, guide, g, u, found):  # pragma: no cover - compiled
+    """``found[i]``: the number of ``cdf`` values <= ``u[i]``, from the bucket of ``u[i]``."""
+    for i in range(u.size):
+        k = np.int64(u[i] * g)  # floor (u >= 0): k / g <= u < (k + 1) / g
+        f, end = guide[k], guide[k + 1]
+        while f < end and cdf[f] <= u[i]:
+            f += 1
+        found[i] = f
 
 
 def build_layers(

@@ -141,6 +141,33 @@ def test_weighted_sum_equals_scipy_sum(index_dtype):
     assert len(set(np.round(got.data, 4))) >= 4  # single, double and triple ties present
 
 
+@pytest.mark.parametrize("empty", [0, 1, 2])
+def test_weighted_sum_with_an_empty_layer_and_uneven_values(empty):
+    """Any one layer empty (the merge loads a row's head unconditionally: it must not read an
+    empty layer), values other than 1: still scipy's sum bit for bit."""
+    from scipy import sparse
+
+    from sim.sparse import weighted_sum
+
+    rng = np.random.default_rng(5 + empty)
+    n = 1_500
+    layers = []
+    for k in range(3):
+        density = 0.0 if k == empty else 0.004
+        a = sparse.random_array((n, n), density=density, rng=rng, format="csr", dtype=np.float32)
+        a.data[:] = rng.uniform(0.1, 3.0, a.nnz).astype(np.float32)  # positive, uneven
+        a.sort_indices()
+        layers.append(a)
+    assert layers[empty].nnz == 0
+    weights = [0.9, 0.35, 1.7]
+    ref = (weights[0] * layers[0] + weights[1] * layers[1] + weights[2] * layers[2]).tocsr()
+    ref.sort_indices()
+    got = weighted_sum(layers, weights)
+    np.testing.assert_array_equal(got.indptr, ref.indptr)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_array_equal(got.data.view(np.int32), ref.data.view(np.int32))
+
+
 def test_drop_people_and_add_ties_equal_scipy():
     """Moving workers: ties dropped and added give scipy's matrices exactly."""
     from scipy import sparse

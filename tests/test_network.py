@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.network import (
-    _radix_sort,
     group_order,
     searchsorted_uniform,
     symmetric_adjacency,
@@ -58,19 +57,6 @@ def test_group_order_is_lexsort(seed, n, groups, negative, kind):
         group_order(group.astype(np.int32) % 1000, key),
         np.lexsort((key, group.astype(np.int32) % 1000)),
     )
-
-
-@settings(max_examples=100, deadline=None)
-@given(seed=seeds, n=st.integers(0, 3000), bits=st.integers(0, 64), shift=st.integers(0, 63))
-def test_radix_sort_is_sort(seed, n, bits, shift):
-    """Words with few bits, or bytes every word shares (skipped passes), sort as np.sort does."""
-    rng = np.random.default_rng(seed)
-    words = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
-    words >>= np.uint64(64 - bits) if bits else np.uint64(63)
-    words <<= np.uint64(min(shift, 64 - bits) if bits else 0)
-    expected = np.sort(words)
-    _radix_sort(words)
-    np.testing.assert_array_equal(words, expected)
 
 
 @settings(max_examples=100, deadline=None)
