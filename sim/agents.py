@@ -267,7 +267,8 @@ def agents_in_bulk(
             in_order[mask] = np.fromiter(agents, dtype=object, count=len(agents))
             of_class[cls] = agents
         everyone = in_order.tolist()
-        earlier = _register(model._all_agents, everyone)
+        new_class = any(cls not in model._agents_by_type for cls in of_class)
+        earlier = _register(model._all_agents, everyone, keep_earlier=new_class)
         model.agent_id_counter = first_id + len(indices)
         for cls, agents in of_class.items():
             if cls in model._agents_by_type:
@@ -288,19 +289,26 @@ def agents_in_bulk(
     return everyone
 
 
-def _register(registry: _HardKeyAgentSet, agents: list[mesa.Agent]) -> list[mesa.Agent]:
-    """Add agents to an agent set's dict (at its end, in order); return the agents it held.
+def _register(
+    registry: _HardKeyAgentSet, agents: list[mesa.Agent], keep_earlier: bool
+) -> list[mesa.Agent]:
+    """Add agents to an agent set's dict (at its end, in order).
 
     A dict grows by rehashing everything it holds each time it fills up, so building one is
     the main cost here. When the new agents outnumber those already held, one dict of old and
     new agents built in a single pass (as Mesa's own ``_update`` does) costs half as much as
     building a dict of the new agents and inserting it into the old one.
+
+    Returns:
+        The agents it held before, in order, when ``keep_earlier`` or when it needed them
+        anyway; else an empty list (listing a million agents to add a few is not free).
     """
-    earlier = list(registry._agents)
-    if len(agents) > len(earlier):
+    if len(agents) > len(registry._agents):
+        earlier = list(registry._agents)
         registry._agents = dict.fromkeys(chain(earlier, agents))
-    else:
-        registry._agents.update(dict.fromkeys(agents))
+        return earlier
+    earlier = list(registry._agents) if keep_earlier else []
+    registry._agents.update(dict.fromkeys(agents))
     return earlier
 
 

@@ -31,31 +31,57 @@ def _column(indices, a, ae, big):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _union_counts(p1, i1, p2, i2, p3, i3, rows, counts, big):  # pragma: no cover - compiled
-    """``counts[r + 1]``: the number of distinct columns of row ``r`` in three sorted patterns,
-    for each row in ``rows`` (``big``: above every column)."""
-    for r in rows:
-        a, b, c = p1[r], p2[r], p3[r]
-        ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
-        k = 0
-        while a < ae or b < be or c < ce:
-            x, y, z = _column(i1, a, ae, big), _column(i2, b, be, big), _column(i3, c, ce, big)
-            col = min(x, min(y, z))
-            a += x == col
-            b += y == col
-            c += z == col
-            k += 1
-        counts[r + 1] = k
+def _union_indptr(p1, i1, p2, i2, p3, i3, merge, old_ptr, indptr, big):  # pragma: no cover
+    """The row pointer of the union of three sorted patterns, in one pass over the rows.
+
+    A row flagged in ``merge`` holds the number of distinct columns of its three rows (found by
+    merging them); any other row as many entries as in ``old_ptr``, the previous sum's row
+    pointer (its entries are copied). ``big`` is above every column.
+    """
+    total = 0
+    indptr[0] = 0
+    for r in range(merge.size):
+        if merge[r]:
+            a, b, c = p1[r], p2[r], p3[r]
+            ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
+            while a < ae or b < be or c < ce:
+                x, y, z = _column(i1, a, ae, big), _column(i2, b, be, big), _column(i3, c, ce, big)
+                col = min(x, min(y, z))
+                a += x == col
+                b += y == col
+                c += z == col
+                total += 1
+        else:
+            total += old_ptr[r + 1] - old_ptr[r]
+        indptr[r + 1] = total
 
 
 @numba.njit(cache=True, nogil=True)
 def _union_fill(  # pragma: no cover - compiled
-    p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, rows, indptr, indices, data, big, zero
+    p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, merge, old, indptr, indices, data, big, zero
 ):
-    """Fill the rows ``rows`` of the union pattern with ``(w1 A1 + w2 A2) + w3 A3``, term by
-    term in the data's dtype. An absent term counts as ``zero`` (0 in the data's dtype): with
-    positive entries ``t + 0`` is ``t`` exactly, so the sum is scipy's, bit for bit."""
-    for r in rows:
+    """Fill the union pattern: rows flagged in ``merge`` with ``(w1 A1 + w2 A2) + w3 A3``, term
+    by term in the data's dtype; each run of other rows with one block copy from ``old``, the
+    previous sum's ``(indptr, indices, data)``.
+
+    An absent term counts as ``zero`` (0 in the data's dtype): with positive entries ``t + 0``
+    is ``t`` exactly, so the sum is scipy's, bit for bit.
+    """
+    old_ptr, old_idx, old_data = old
+    n = merge.size
+    r = 0
+    while r < n:
+        if not merge[r]:  # a run of unchanged rows: contiguous in both matrices
+            first = r
+            while r < n and not merge[r]:
+                r += 1
+            lo, hi, k = old_ptr[first], old_ptr[r], indptr[first]
+            to_idx, to_data = indices[k : k + hi - lo], data[k : k + hi - lo]
+            from_idx, from_data = old_idx[lo:hi], old_data[lo:hi]
+            for t in range(hi - lo):
+                to_idx[t] = from_idx[t]
+                to_data[t] = from_data[t]
+            continue
         a, b, c = p1[r], p2[r], p3[r]
         ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
         for k in range(indptr[r], indptr[r + 1]):
@@ -75,6 +101,7 @@ def _union_fill(  # pragma: no cover - compiled
             c += z == col
             indices[k] = col
             data[k] = (t1 + t2) + t3
+        r += 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,25 +118,6 @@ def _rows_differ(pa, ia, da, pb, ib, db, differ):  # pragma: no cover - compiled
             if ia[a + t] != ib[b + t] or da[a + t] != db[b + t]:
                 differ[r] = True
                 break
-
-
-@numba.njit(cache=True, nogil=True)
-def _copy_rows(src_ptr, src_idx, src_data, rows, indptr, indices, data):  # pragma: no cover
-    """Copy the rows ``rows`` (sorted) of a CSR matrix into place in another of the same shape.
-
-    Runs of consecutive rows are contiguous in both matrices: each run is one block copy.
-    """
-    t = 0
-    while t < rows.size:
-        first = rows[t]
-        while t + 1 < rows.size and rows[t + 1] == rows[t] + 1:
-            t += 1
-        last = rows[t]
-        lo, hi = src_ptr[first], src_ptr[last + 1]
-        k = indptr[first]
-        indices[k : k + hi - lo] = src_idx[lo:hi]
-        data[k : k + hi - lo] = src_data[lo:hi]
-        t += 1
 
 
 def _parts(layers: list[sp.csr_array], weights: list[float], index_dtype: type) -> list:
@@ -169,33 +177,33 @@ def weighted_sum(
     n = layers[0].shape[0]
     index_dtype = _index_dtype(layers)
     (p1, i1, d1, w1), (p2, i2, d2, w2), (p3, i3, d3, w3) = _parts(layers, weights, index_dtype)
-    counts = np.zeros(n + 1, np.int64)
     if previous is None:
-        merge = np.arange(n)
-        keep = merge[:0]
+        merge = np.ones(n, bool)
+        old = (p1, i1, d1)  # never read: every row is merged
     else:
         old_sum, old_layers = previous
-        differ = np.zeros(n, bool)
+        merge = np.zeros(n, bool)
         if rows is not None:
-            differ[rows] = True
+            merge[rows] = True
         else:
-            for old, new in zip(old_layers, layers, strict=True):
-                if old is not new:
-                    _rows_differ(old.indptr, old.indices, old.data, new.indptr, new.indices,
-                                 new.data, differ)  # fmt: skip
-        merge, keep = np.flatnonzero(differ), np.flatnonzero(~differ)
-        counts[keep + 1] = np.diff(old_sum.indptr)[keep]
+            for before, now in zip(old_layers, layers, strict=True):
+                if before is not now:
+                    _rows_differ(before.indptr, before.indices, before.data, now.indptr,
+                                 now.indices, now.data, merge)  # fmt: skip
+        old = (
+            old_sum.indptr.astype(index_dtype, copy=False),
+            old_sum.indices.astype(index_dtype, copy=False),
+            old_sum.data,
+        )
     big = np.iinfo(index_dtype).max  # above every column
-    _union_counts(p1, i1, p2, i2, p3, i3, merge, counts, big)
-    indptr = np.cumsum(counts).astype(index_dtype)
+    indptr = np.empty(n + 1, index_dtype)
+    _union_indptr(p1, i1, p2, i2, p3, i3, merge, old[0], indptr, big)
     nnz = int(indptr[-1])
     indices, data = _buffers(out, nnz, index_dtype, layers[0].dtype)
     if nnz:
         zero = data.dtype.type(0)
-        _union_fill(p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, merge, indptr, indices, data,
-                    big, zero)  # fmt: skip
-        if keep.size:
-            _copy_rows(old_sum.indptr, old_sum.indices, old_sum.data, keep, indptr, indices, data)
+        _union_fill(p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, merge, old, indptr, indices,
+                    data, big, zero)  # fmt: skip
     out = sp.csr_array((data, indices, indptr), shape=layers[0].shape)
     out.has_sorted_indices = True
     out.has_canonical_format = True
