@@ -274,3 +274,27 @@ def test_member_sending_equals_numpy_reference(model):
     # senders of real hours on two layers, and dual-registered members moving hours
     assert got["work"][:, 0].sum() > 0 and got["residence"][:, 0].sum() > 0
     assert (s.people.dual_registered[ids] & (s.people.home_branch[ids] >= 0)).any()
+
+
+@pytest.mark.parametrize("mutual", [True, False])
+def test_member_week_equals_numpy_reference(mutual):
+    """Members' life, load and overload: the compiled pass gives the numpy arrays exactly, with
+    dual registration duplicated (no mutual recognition) or not, and with members floating."""
+    from sim.mechanisms.commitment import MemberWeek, member_week_reference
+
+    cfg = sim.load_config(
+        ["model.people=3000", "policy=four_dimensions", f"policy.mutual_recognition={mutual}"]
+    )
+    m = sim.PartyBuildingModel.from_config(cfg, rng=7)
+    m.run_for(8)
+    s = m.state
+    ids = s.people.member_ids()
+    s.people.home_branch[ids[::17]] = -1  # some floating members
+    got = MemberWeek(s, m.params, m.policy, ids)
+    ref = member_week_reference(s, m.params, m.policy, ids)
+    assert ref["dual"].any() and ref["engaged"].any() and not ref["has"].all()
+    assert (ref["overload"] > 0).any()
+    for name, expected in ref.items():
+        value = getattr(got, name)
+        assert value.dtype == expected.dtype, name
+        np.testing.assert_array_equal(value, expected, err_msg=name)

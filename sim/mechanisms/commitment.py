@@ -33,6 +33,7 @@ organisational life (read by membership change, §5.9).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sim.mechanisms.assessment import effective_life
@@ -75,31 +76,113 @@ def member_load(
     return life_hours + service_hours * engaged + duplicate_life
 
 
+@numba.njit(cache=True, nogil=True)
+def _member_week(  # pragma: no cover - compiled
+    ids, home_branch, commitment, engaged_level, dual_registered, community, community_branch,
+    life, service, life_hours, duplicated, load_capacity, dual_on,
+    has, engaged, dual, life_out, load, overload, serves,
+):  # fmt: skip
+    """:func:`member_week_reference` in one pass over the members (same operations, same order,
+    same dtypes: ``commitment`` and ``engaged_level`` in float32, the hours in float64).
+
+    ``life`` and ``service`` are per branch (service already per member); a branch id of -1
+    reads 0.
+    """
+    for j in range(ids.size):
+        i = ids[j]
+        hb = home_branch[i]
+        h = hb >= 0
+        e = h and commitment[i] > engaged_level
+        home = life[hb] if h else 0.0
+        d = dual_registered[i] and h
+        cb = community_branch[community[i]]
+        comm = (life[cb] if cb >= 0 else 0.0) if d else 0.0
+        life_out[j] = min(max(home, comm) / life_hours, 1.0)
+        hours = (home + ((service[hb] if h else 0.0) if e else 0.0)) + (comm if duplicated else 0.0)
+        has[j], engaged[j], dual[j], serves[j] = h, e, d, d and e and dual_on
+        load[j] = hours
+        overload[j] = max(hours - load_capacity, 0.0)
+
+
 class MemberWeek:
-    """What the week offers each member: life, service hours, load (arrays over ``ids``)."""
+    """What the week offers each member: life, service hours, load (arrays over ``ids``).
+
+    Attributes:
+        has: the member has a home branch.
+        engaged: ... and commitment above ``model.engaged_level``.
+        dual: ... and is dual-registered in the community.
+        life: organisational life relative to a full programme (capped at 1).
+        load: weekly hours of party work (:func:`member_load`).
+        overload: load beyond ``model.load_capacity``.
+        serves: an engaged dual-registered member serving the community.
+    """
 
     def __init__(self, state: State, p: ModelParams, policy: PolicyParams, ids: np.ndarray):
         people, b, h = state.people, state.branches, state.hierarchy
-        hb = people.home_branch[ids]
-        self.has = hb >= 0
-        self.engaged = self.has & (people.commitment[ids] > p.engaged_level)
         life = life_per_member(effective_life(b, p, policy.fusion_mode), b.members)
-        home_life = at_branch(life, hb)
-        self.dual = people.dual_registered[ids] & self.has
-        comm_b = h.community_branch[people.community[ids]]
-        comm_life = np.where(self.dual, at_branch(life, comm_b), 0.0)
-        self.life = np.minimum(np.maximum(home_life, comm_life) / p.life_hours, 1.0)
-        service = at_branch(b.service + b.support, hb)
+        # per branch, service and support hours per member (0 in an empty branch): the
+        # quotient the reference takes member by member, taken once per branch
         service = np.divide(
-            service,
-            at_branch(b.members, hb),
-            out=np.zeros(ids.size),
-            where=at_branch(b.members, hb) > 0,
+            b.service + b.support, b.members, out=np.zeros(b.n), where=b.members > 0
         )
-        duplicate = comm_life * (not policy.mutual_recognition)
-        self.load = member_load(home_life, service, self.engaged, duplicate)
-        self.overload = np.maximum(self.load - p.load_capacity, 0.0)
-        self.serves = self.dual & self.engaged & (p.dual_share > 0)
+        m = ids.size
+        self.has, self.engaged, self.dual, self.serves = (np.empty(m, bool) for _ in range(4))
+        self.life, self.load, self.overload = np.empty(m), np.empty(m), np.empty(m)
+        _member_week(
+            np.ascontiguousarray(ids, np.int64),
+            people.home_branch,
+            people.commitment,
+            people.commitment.dtype.type(p.engaged_level),  # compared as numpy compares it
+            people.dual_registered,
+            people.community,
+            h.community_branch,
+            np.ascontiguousarray(life, np.float64),
+            service,
+            float(p.life_hours),
+            not policy.mutual_recognition,
+            float(p.load_capacity),
+            p.dual_share > 0,
+            self.has,
+            self.engaged,
+            self.dual,
+            self.life,
+            self.load,
+            self.overload,
+            self.serves,
+        )
+
+
+def member_week_reference(
+    state: State, p: ModelParams, policy: PolicyParams, ids: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:class:`MemberWeek` in plain numpy (the kernel's independent check)."""
+    people, b, h = state.people, state.branches, state.hierarchy
+    hb = people.home_branch[ids]
+    has = hb >= 0
+    engaged = has & (people.commitment[ids] > p.engaged_level)
+    life = life_per_member(effective_life(b, p, policy.fusion_mode), b.members)
+    home_life = at_branch(life, hb)
+    dual = people.dual_registered[ids] & has
+    comm_b = h.community_branch[people.community[ids]]
+    comm_life = np.where(dual, at_branch(life, comm_b), 0.0)
+    service = at_branch(b.service + b.support, hb)
+    service = np.divide(
+        service,
+        at_branch(b.members, hb),
+        out=np.zeros(ids.size),
+        where=at_branch(b.members, hb) > 0,
+    )
+    duplicate = comm_life * (not policy.mutual_recognition)
+    load = member_load(home_life, service, engaged, duplicate)
+    return dict(
+        has=has,
+        engaged=engaged,
+        dual=dual,
+        life=np.minimum(np.maximum(home_life, comm_life) / p.life_hours, 1.0),
+        load=load,
+        overload=np.maximum(load - p.load_capacity, 0.0),
+        serves=dual & engaged & (p.dual_share > 0),
+    )
 
 
 def load(state: State, p: ModelParams, policy: PolicyParams) -> np.ndarray:
