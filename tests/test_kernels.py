@@ -298,3 +298,23 @@ def test_member_week_equals_numpy_reference(mutual):
         value = getattr(got, name)
         assert value.dtype == expected.dtype, name
         np.testing.assert_array_equal(value, expected, err_msg=name)
+
+
+def test_application_chance_equals_numpy_reference(model):
+    """The masses' weekly chance to apply: the compiled pass gives numpy's float32 values."""
+    from sim.mechanisms.recruitment import application_chance, masses_application_chance
+
+    people, p = model.state.people, model.params
+    x = people.identification
+    weight = model.ops.weights[0]
+    assert x.dtype == weight.dtype == np.float32
+    args = (np.float32(p.recruit_threshold), np.float32(p.apply_rate * 2000))  # some capped at 1
+    got = masses_application_chance(x, *args, weight, people.member)
+    expected = application_chance(x, *args, weight)
+    expected[people.member] = 0.0
+    assert got.dtype == expected.dtype == np.float32
+    assert (expected == 1.0).any() and ((expected > 0) & (expected < 1)).any()
+    np.testing.assert_array_equal(got, expected)
+    # the numpy path (other dtypes) gives the same values in float64
+    wide = masses_application_chance(x.astype(float), *args, weight.astype(float), people.member)
+    assert wide.dtype == np.float64 and (wide[people.member] == 0).all()

@@ -137,6 +137,25 @@ def test_bernoulli_thinning_is_exact_in_expectation():
     assert abs(freq.sum() - chance.sum()) < 4 * np.sqrt((chance * (1 - chance)).sum() / 4000)
 
 
+@pytest.mark.parametrize("table_kind", ["rising", "bumpy", "rising-with-gaps"])
+def test_thinning_by_group_equals_thinning_the_gathered_chances(table_kind):
+    """Deaths by age: the same draws and the same indices as thinning everyone's chance."""
+    from sim.sampling import bernoulli_thinned_by_group
+
+    rng = np.random.default_rng(3)
+    table = np.linspace(0.0001, 0.03, 256)
+    if table_kind == "bumpy":  # the top is not at the oldest age present
+        table[[40, 77]] = 0.2
+    group = rng.integers(20, 90, 50_000).astype(np.uint8)
+    if table_kind == "rising-with-gaps":  # ages missing in between: the top is still the max
+        group = np.where(group % 3 == 0, 20, group).astype(np.uint8)
+    for seed in range(5):
+        a = bernoulli_thinned(table[group], np.random.default_rng(seed))
+        b = bernoulli_thinned_by_group(table, group, np.random.default_rng(seed))
+        assert a.size > 0
+        np.testing.assert_array_equal(a, b)
+
+
 def test_pipeline_starts_at_the_calibrated_ratios():
     m = model(4, people=30_000)
     stage = m.people.stage

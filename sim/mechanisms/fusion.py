@@ -203,11 +203,12 @@ def step(state: State, p: ModelParams, policy: PolicyParams, rng: np.random.Gene
     b, people, units = state.branches, state.people, state.units
     perf = update_performance(state, p, policy)
     if p.business_feedback > 0:
-        delta = at_branch(units.performance - p.business_base, people.unit, 0.0)
-        moved = np.flatnonzero(delta != 0)
+        gap = units.performance - p.business_base
+        # the workers of units off the base (a byte per person gathered, not a float)
+        moved = np.flatnonzero(at_branch(gap != 0, people.unit, False))
         if moved.size:
             member = people.member[moved]
-            d = delta[moved]
+            d = gap[people.unit[moved]]
             m, w = moved[member], moved[~member]
             people.commitment[m] = business_feedback(
                 people.commitment[m], d[member], p.business_feedback

@@ -34,7 +34,7 @@ import numpy as np
 
 from sim.organisation import relocate
 from sim.params import ModelParams, PolicyParams
-from sim.sampling import bernoulli_thinned
+from sim.sampling import bernoulli_thinned_by_group
 from sim.state import NEVER, NO_STAGE, NONE, Events, State
 
 #: Age of a newcomer who replaces a person outside work.
@@ -98,7 +98,7 @@ def step(
         people.version += 1
     # deaths, replaced by newcomers (a table by age: a gather, not an exp, per person)
     by_age = weekly_chance(yearly_death_hazard(np.arange(256), p.mortality_base, p.mortality_slope))
-    dead = bernoulli_thinned(by_age[people.age], rng)
+    dead = bernoulli_thinned_by_group(by_age, people.age, rng)
     dead_members = dead[people.member[dead]]
     leave_party(state, dead_members)
     replace(state, p, rng, dead)

@@ -54,6 +54,7 @@ each week (the ``admitted`` event).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from sim.mechanisms.assessment import effective_life
@@ -94,6 +95,31 @@ def application_chance(
 ) -> np.ndarray:
     """Weekly chance to apply: ``rate * max(0, x - threshold) * weight``, capped at 1."""
     return np.minimum(rate * np.maximum(x - threshold, 0.0) * weight, 1.0)
+
+
+def masses_application_chance(
+    x: np.ndarray, threshold: float, rate: float, weight: np.ndarray, member: np.ndarray
+) -> np.ndarray:
+    """:func:`application_chance` for everyone, 0 for members.
+
+    In float32 (the model's identification and weights) one compiled pass; otherwise numpy.
+    """
+    if x.dtype == weight.dtype == np.float32:
+        out = np.empty(x.size, np.float32)
+        _application_chance(x, np.float32(threshold), np.float32(rate), weight, member, out)
+        return out
+    chance = application_chance(x, threshold, rate, weight)
+    chance[member] = 0.0
+    return chance
+
+
+@numba.njit(cache=True, nogil=True)
+def _application_chance(x, threshold, rate, weight, member, out):  # pragma: no cover - compiled
+    """``out[i]``: :func:`application_chance` of person i in float32 (numpy's operations in its
+    order: ``min((rate * max(x - threshold, 0)) * weight, 1)``), 0 for a member."""
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for i in range(x.size):
+        out[i] = zero if member[i] else min((rate * max(x[i] - threshold, zero)) * weight[i], one)
 
 
 def select_within_capacity(
@@ -396,10 +422,13 @@ def step(
             state, pipe, elig, dev, reach, b.credit_activist, ACTIVIST, week, rng
         )
     # 5. new applications
-    chance = application_chance(
-        people.identification, np.float32(p.recruit_threshold), np.float32(p.apply_rate), apply_w
+    chance = masses_application_chance(  # 0 for members (recruits of this week included)
+        people.identification,
+        np.float32(p.recruit_threshold),
+        np.float32(p.apply_rate),
+        apply_w,
+        people.member,
     )
-    chance[people.member] = 0.0  # members (recruits of this week included)
     chance[pipe_all] = 0.0  # people in a stage, and who withdrew this week
     applied = bernoulli_thinned(chance, rng)
     people.stage[applied] = APPLICANT
