@@ -140,45 +140,56 @@ def _count_masses(indptr, indices, data, on, mass, need, out):  # pragma: no cov
 
 
 @numba.njit(cache=True, nogil=True)
-def _member_rows(  # pragma: no cover - compiled
-    old_ids, stale, old_ptr, old_idx, old_data, ptr, idx, data, ids
-):
-    """The rows ``ids`` (sorted) of a layer, copied from the previous copy where it has them.
+def _positions(old_ids, ids, out):  # pragma: no cover - compiled
+    """``out[j]``: the position of ``ids[j]`` in ``old_ids`` or -1 (both sorted), by merging."""
+    p = 0
+    for j in range(ids.size):
+        while p < old_ids.size and old_ids[p] < ids[j]:
+            p += 1
+        out[j] = p if p < old_ids.size and old_ids[p] == ids[j] else -1
 
-    ``old_*`` hold the rows of ``old_ids`` (sorted) copied before; ``ptr, idx, data`` the whole
-    layer. A member kept since the last copy is copied from the old copy (contiguous, in cache)
-    unless its row is ``stale`` (its ties changed); newcomers and stale rows are read from the
-    layer.
+
+@numba.njit(cache=True, nogil=True)
+def _member_rows(src, old_ptr, old_idx, old_data, ptr, idx, data, ids):  # pragma: no cover
+    """The rows ``ids`` of a layer, copied from the previous copy where it has them.
+
+    ``old_*`` hold the rows copied before; ``ptr, idx, data`` the whole layer; ``src[j]`` is
+    the position of member ``ids[j]``'s row in the old copy, or -1 to read it from the layer (a
+    newcomer, or a row whose ties changed). Runs of members kept in a row are one block copy.
     """
     m = ids.size
     new_ptr = np.zeros(m + 1, np.int64)
-    src = np.empty(m, np.int64)  # position in old_ids, or -1: read from the layer
-    p = 0
     for j in range(m):
-        i = ids[j]
-        while p < old_ids.size and old_ids[p] < i:
-            p += 1
-        if p < old_ids.size and old_ids[p] == i and not stale[p]:
-            src[j] = p
-            new_ptr[j + 1] = new_ptr[j] + old_ptr[p + 1] - old_ptr[p]
+        if src[j] >= 0:
+            new_ptr[j + 1] = new_ptr[j] + old_ptr[src[j] + 1] - old_ptr[src[j]]
         else:
-            src[j] = -1
-            new_ptr[j + 1] = new_ptr[j] + ptr[i + 1] - ptr[i]
+            new_ptr[j + 1] = new_ptr[j] + ptr[ids[j] + 1] - ptr[ids[j]]
     new_idx = np.empty(new_ptr[m], idx.dtype)
     new_data = np.empty(new_ptr[m], data.dtype)
-    for j in range(m):
-        k = new_ptr[j]
+    j = 0
+    while j < m:
         if src[j] >= 0:
-            for jj in range(old_ptr[src[j]], old_ptr[src[j] + 1]):
-                new_idx[k] = old_idx[jj]
-                new_data[k] = old_data[jj]
-                k += 1
+            # a run of members kept in a row: their rows are one block of the old copy
+            first = j
+            while j + 1 < m and src[j + 1] == src[j] + 1:
+                j += 1
+            lo, hi = old_ptr[src[first]], old_ptr[src[j] + 1]
+            _copy_block(old_idx, old_data, lo, hi, new_idx, new_data, new_ptr[first])
         else:
-            for jj in range(ptr[ids[j]], ptr[ids[j] + 1]):
-                new_idx[k] = idx[jj]
-                new_data[k] = data[jj]
-                k += 1
+            i = ids[j]
+            _copy_block(idx, data, ptr[i], ptr[i + 1], new_idx, new_data, new_ptr[j])
+        j += 1
     return new_ptr, new_idx, new_data
+
+
+@numba.njit(inline="always")
+def _copy_block(idx, data, lo, hi, to_idx, to_data, at):  # pragma: no cover - compiled
+    """Copy entries ``lo:hi`` of (idx, data) to (to_idx, to_data) from position ``at``."""
+    to_i, to_d = to_idx[at : at + hi - lo], to_data[at : at + hi - lo]
+    from_i, from_d = idx[lo:hi], data[lo:hi]
+    for t in range(hi - lo):
+        to_i[t] = from_i[t]
+        to_d[t] = from_d[t]
 
 
 class MemberReach:
@@ -228,12 +239,18 @@ class MemberReach:
     def refresh(self, member_ids: np.ndarray) -> None:
         """The membership changed: the members' rows (ids in increasing order)."""
         ids = np.ascontiguousarray(member_ids, dtype=np.int64)
+        # where each member's row is in the old copies (-1: not there)
+        kept = np.empty(ids.size, np.int64)
+        _positions(unsigned(self.ids), unsigned(ids), kept)
+        found = kept >= 0
         for k, a in self.layers.items():
             old_ptr, old_idx, old_data = self._rows[k]
-            stale = self._stale.get(k)
+            src = kept
+            if (stale := self._stale.get(k)) is not None:  # ties changed: read from the layer
+                src = kept.copy()
+                src[found] = np.where(stale[kept[found]], -1, kept[found])
             self._rows[k] = _member_rows(
-                unsigned(self.ids),
-                np.zeros(self.ids.size, bool) if stale is None else stale,
+                src,
                 unsigned(old_ptr),
                 old_idx,
                 old_data,
