@@ -632,10 +632,10 @@ def step(
     sending = member_sending(people, state.branches, p, reach.ids)
     got = reach.deliver(sending)
     bridge.add_to(got, reach.ids, sending)
-    # the hazards in numpy (its expm1), the per-person bookkeeping in one compiled pass; both
-    # columns at once (elementwise: the values of the column by column call, without striding)
-    hazard = -np.expm1(-p.service_rate * got)
-    p_real, p_formal = hazard[:, 0], hazard[:, 1]
+    # the hazards in numpy (its expm1), the per-person bookkeeping in one compiled pass
+    real, formal = got[:, 0], got[:, 1]
+    p_real = -np.expm1(-p.service_rate * real)
+    p_formal = -np.expm1(-p.service_rate * formal)
     people.reached = np.empty(n, bool)
     people.covered = np.empty(n, bool)
     people.met = np.empty(n, bool)
