@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -230,12 +231,30 @@ class Branches:
         Capacity follows at the start of each week (:mod:`sim.mechanisms.assessment`), so a
         week's hours add up to that week's capacity.
         """
-        hb = people.home_branch[people.member]
-        self.members = np.bincount(hb[hb >= 0], minlength=self.n).astype(float)
+        self.members = np.zeros(self.n)
+        if _count_members(people.home_branch, people.member, self.members):
+            raise ValueError(f"members of branches beyond the {self.n} branches there are")
 
     def rows(self) -> dict[str, np.ndarray]:
         """Every per-branch array by name (for checks and tests)."""
         return {name: getattr(self, name) for name in _BRANCH_ROWS}
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_members(home_branch, member, counts):  # pragma: no cover - compiled
+    """``counts[b] += 1`` for each member whose home branch is ``b`` (none: -1, not counted).
+
+    Returns the number of members whose branch is past the end of ``counts`` (a broken state:
+    the caller raises), which are not counted."""
+    outside = 0
+    for i in range(member.size):
+        b = home_branch[i]
+        if member[i] and b >= 0:
+            if b < counts.size:
+                counts[b] += 1.0
+            else:
+                outside += 1
+    return outside
 
 
 @dataclass(slots=True)

@@ -119,9 +119,10 @@ def _add_apart(total, apart, later, n_later):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_masses(indptr, indices, data, on, mass, need, out):  # pragma: no cover
+def _count_masses(indptr, indices, data, on, kind, out):  # pragma: no cover
     """``out[j] += (ties to masses, ties to masses with a need)`` of member ``j`` if ``on[j]``.
 
+    ``kind`` per person: 0 a member, 1 a mass, 3 a mass with a need (one byte read per tie).
     The two columns are ``A[ids] @ [mass, mass & need]`` summed from zero in tie order, as
     ``scipy``'s ``csr_matvecs`` sums them, then added to ``out`` (layer after layer).
     """
@@ -131,10 +132,10 @@ def _count_masses(indptr, indices, data, on, mass, need, out):  # pragma: no cov
         masses = 0.0
         needy = 0.0
         for jj in range(indptr[j], indptr[j + 1]):
-            i = indices[jj]
+            k = kind[indices[jj]]
             a = np.float64(data[jj])
-            masses += a * (1.0 if mass[i] else 0.0)
-            needy += a * (1.0 if mass[i] and need[i] else 0.0)
+            masses += a * (1.0 if k & 1 else 0.0)
+            needy += a * (1.0 if k & 2 else 0.0)
         out[j, 0] += masses
         out[j, 1] += needy
 
@@ -314,9 +315,10 @@ class MemberReach:
             A (members x 2) float array: :meth:`gather_reference` of ``[mass, mass & need]``.
         """
         out = np.zeros((self.ids.size, 2))
+        kind = mass.view(np.uint8) | ((mass & need).view(np.uint8) << 1)
         for name, mask in on.items():
             ptr, idx, data = self._rows[name]
-            _count_masses(unsigned(ptr), unsigned(idx), data, mask, mass, need, out)
+            _count_masses(unsigned(ptr), unsigned(idx), data, mask, kind, out)
         return out
 
     def deliver_reference(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
