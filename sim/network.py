@@ -69,23 +69,30 @@ def _symmetric_csr(rows, cols, n):  # pragma: no cover - compiled
             fill[c] += 1
     # sort each row and keep its distinct columns, compacting in place (k never passes lo)
     indptr = np.zeros(n + 1, np.int32)
+    row = np.empty(32, np.int32)
     k = 0
     for i in range(n):
         lo, hi = start[i], start[i + 1]
-        if hi - lo > 32:
+        m = hi - lo
+        if m > 32:
             indices[lo:hi].sort()  # a hub of the online layer
-        else:
-            for j in range(lo + 1, hi):  # insertion sort: most rows hold a dozen ties
-                v = indices[j]
-                t = j - 1
-                while t >= lo and indices[t] > v:
-                    indices[t + 1] = indices[t]
-                    t -= 1
-                indices[t + 1] = v
-        for j in range(lo, hi):
-            if j == lo or indices[j] != indices[j - 1]:
-                indices[k] = indices[j]
-                k += 1
+        elif m > 1:
+            # most rows hold a handful of ties: each goes straight to its rank (the number of
+            # columns before it), counted without branches; an insertion sort's comparisons
+            # are coin tosses the processor keeps mispredicting
+            row[:m] = indices[lo:hi]
+            for j in range(m):
+                v = row[j]
+                rank = 0
+                for t in range(m):
+                    rank += (row[t] < v) | ((row[t] == v) & (t < j))
+                indices[lo + rank] = v
+        previous = -1
+        for j in range(lo, hi):  # a column equal to the one before is a duplicate
+            v = indices[j]
+            indices[k] = v
+            k += v != previous
+            previous = v
         indptr[i + 1] = k
     return indptr, indices[:k].copy()
 
