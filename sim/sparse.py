@@ -44,7 +44,7 @@ def _union_indptr(p1, i1, p2, i2, p3, i3, merge, old_ptr, indptr, big):  # pragm
         if merge[r]:
             a, b, c = p1[r], p2[r], p3[r]
             ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
-            while a < ae or b < be or c < ce:
+            while (a < ae) | (b < be) | (c < ce):
                 x, y, z = _column(i1, a, ae, big), _column(i2, b, be, big), _column(i3, c, ce, big)
                 col = min(x, min(y, z))
                 a += x == col
@@ -82,26 +82,54 @@ def _union_fill(  # pragma: no cover - compiled
                 to_idx[t] = from_idx[t]
                 to_data[t] = from_data[t]
             continue
-        a, b, c = p1[r], p2[r], p3[r]
-        ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
-        for k in range(indptr[r], indptr[r + 1]):
-            x, y, z = _column(i1, a, ae, big), _column(i2, b, be, big), _column(i3, c, ce, big)
-            col = min(x, min(y, z))
-            # each term loaded unconditionally, then kept or not (a select, not a branch)
-            t1, t2, t3 = (
-                w1 * d1[a if a < ae else 0],
-                w2 * d2[b if b < be else 0],
-                w3 * d3[c if c < ce else 0],
-            )
-            t1 = t1 if x == col else zero
-            t2 = t2 if y == col else zero
-            t3 = t3 if z == col else zero
-            a += x == col
-            b += y == col
-            c += z == col
-            indices[k] = col
-            data[k] = (t1 + t2) + t3
+        _merge_row(r, p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, indptr[r], indices, data,
+                   big, zero)  # fmt: skip
         r += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _union_all(  # pragma: no cover - compiled
+    p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, indptr, indices, data, big, zero
+):
+    """Every row of the union, in one pass: each row written where the last one ended, its end
+    recorded in ``indptr`` (``indices`` and ``data`` must hold the layers' entries together)."""
+    k = 0
+    indptr[0] = 0
+    for r in range(indptr.size - 1):
+        k = _merge_row(r, p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, k, indices, data,
+                       big, zero)  # fmt: skip
+        indptr[r + 1] = k
+
+
+@numba.njit(inline="always")
+def _merge_row(  # pragma: no cover - compiled
+    r, p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, k, indices, data, big, zero
+):
+    """Merge row ``r`` of the three layers into ``indices, data`` from position ``k``; return
+    the position after it. Values ``(w1 a1 + w2 a2) + w3 a3`` term by term in the data's dtype;
+    an absent term counts as ``zero``: with positive entries ``t + 0`` is ``t`` exactly, so the
+    sum is scipy's, bit for bit."""
+    a, b, c = p1[r], p2[r], p3[r]
+    ae, be, ce = p1[r + 1], p2[r + 1], p3[r + 1]
+    while (a < ae) | (b < be) | (c < ce):  # one branch (or-ing the tests), not three
+        x, y, z = _column(i1, a, ae, big), _column(i2, b, be, big), _column(i3, c, ce, big)
+        col = min(x, min(y, z))
+        # each term loaded unconditionally, then kept or not (a select, not a branch)
+        t1, t2, t3 = (
+            w1 * d1[a if a < ae else 0],
+            w2 * d2[b if b < be else 0],
+            w3 * d3[c if c < ce else 0],
+        )
+        t1 = t1 if x == col else zero
+        t2 = t2 if y == col else zero
+        t3 = t3 if z == col else zero
+        a += x == col
+        b += y == col
+        c += z == col
+        indices[k] = col
+        data[k] = (t1 + t2) + t3
+        k += 1
+    return k
 
 
 @numba.njit(cache=True, nogil=True)
@@ -177,34 +205,43 @@ def weighted_sum(
     n = layers[0].shape[0]
     index_dtype = _index_dtype(layers)
     (p1, i1, d1, w1), (p2, i2, d2, w2), (p3, i3, d3, w3) = _parts(layers, weights, index_dtype)
-    if previous is None:
-        merge = np.ones(n, bool)
-        old = (p1, i1, d1)  # never read: every row is merged
-    else:
-        old_sum, old_layers = previous
-        merge = np.zeros(n, bool)
-        if rows is not None:
-            merge[rows] = True
-        else:
-            for before, now in zip(old_layers, layers, strict=True):
-                if before is not now:
-                    _rows_differ(before.indptr, before.indices, before.data, now.indptr,
-                                 now.indices, now.data, merge)  # fmt: skip
-        old = (
-            old_sum.indptr.astype(index_dtype, copy=False),
-            old_sum.indices.astype(index_dtype, copy=False),
-            old_sum.data,
-        )
     big = np.iinfo(index_dtype).max  # above every column
+    zero = layers[0].dtype.type(0)
     indptr = np.empty(n + 1, index_dtype)
+    if previous is None:  # one pass into room for all the layers' entries
+        room = sum(a.nnz for a in layers)
+        indices, data = _buffers(out, room, index_dtype, layers[0].dtype)
+        _union_all(p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, indptr, indices, data,
+                   big, zero)  # fmt: skip
+        nnz = int(indptr[-1])
+        return _csr(data[:nnz], indices[:nnz], indptr, layers[0].shape)
+    # rows where a layer changed are merged, the others copied from the previous sum
+    old_sum, old_layers = previous
+    merge = np.zeros(n, bool)
+    if rows is not None:
+        merge[rows] = True
+    else:
+        for before, now in zip(old_layers, layers, strict=True):
+            if before is not now:
+                _rows_differ(before.indptr, before.indices, before.data, now.indptr,
+                             now.indices, now.data, merge)  # fmt: skip
+    old = (
+        old_sum.indptr.astype(index_dtype, copy=False),
+        old_sum.indices.astype(index_dtype, copy=False),
+        old_sum.data,
+    )
     _union_indptr(p1, i1, p2, i2, p3, i3, merge, old[0], indptr, big)
     nnz = int(indptr[-1])
     indices, data = _buffers(out, nnz, index_dtype, layers[0].dtype)
     if nnz:
-        zero = data.dtype.type(0)
         _union_fill(p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, merge, old, indptr, indices,
                     data, big, zero)  # fmt: skip
-    out = sp.csr_array((data, indices, indptr), shape=layers[0].shape)
+    return _csr(data, indices, indptr, layers[0].shape)
+
+
+def _csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape) -> sp.csr_array:
+    """A CSR matrix of arrays known to be canonical (sorted, no duplicates)."""
+    out = sp.csr_array((data, indices, indptr), shape=shape)
     out.has_sorted_indices = True
     out.has_canonical_format = True
     return out
