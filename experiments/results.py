@@ -239,18 +239,22 @@ def make_provenance(config: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return record
 
 
-_TEMP_WRITER = re.compile(r"\.(?P<host>[^/]+)-(?P<pid>\d+)-[^-./]+\.tmp$")
-
-
 def _temp_prefix(path: Path) -> str:
     """``.<name>.<host>-<pid>-``: a temporary file names its writer, so a dead one's is known."""
     return f".{path.name}.{socket.gethostname()}-{os.getpid()}-"
 
 
 def _writer_is_dead(tmp: Path) -> bool:
-    """Whether a temporary file's writer ran on this host and has exited."""
-    match = _TEMP_WRITER.search(tmp.name)
-    if not match or match["host"] != socket.gethostname():
+    """Whether a temporary file's writer ran on this host and has exited.
+
+    The name is ``.<file>.<host>-<pid>-<random>.tmp`` (:func:`_temp_prefix`). File names and
+    host names may both hold dots and hyphens, so the name is matched against this host's
+    own name rather than split: a pattern that captured "the host" from the first dot took
+    the file's name as part of it and never recognised a dead writer.
+    """
+    host = re.escape(socket.gethostname())
+    match = re.search(rf"\.{host}-(?P<pid>\d+)-[^-./]+\.tmp$", tmp.name)
+    if not match:
         return False
     try:
         os.kill(int(match["pid"]), 0)

@@ -86,6 +86,26 @@ def test_stale_temps_are_removed(tmp_path):
     assert fresh.exists() and other.exists()
 
 
+def test_temps_of_a_dead_writer_are_removed_at_once(tmp_path):
+    """A killed writer's temporary file goes without waiting for it to age; a live writer's
+    stays. File names with dots and hyphens, as the store's are (a regression: the writer's
+    host was once read from the first dot of the name, so no dead writer was ever known)."""
+    import subprocess
+    import sys
+
+    from experiments.results import _temp_prefix
+
+    path = tmp_path / "e732cf11dfad-seed=1.json"
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # an exited process: its pid names a dead writer
+    dead = tmp_path / (_temp_prefix(path).replace(f"-{os.getpid()}-", f"-{child.pid}-") + "x1.tmp")
+    live = tmp_path / (_temp_prefix(path) + "y2.tmp")
+    for p in (dead, live):
+        p.write_text("x")
+    assert remove_stale_temps(path) == [dead]
+    assert live.exists()
+
+
 def test_provenance_lists_dependencies():
     prov = make_provenance(Config().to_dict())
     for name in ("mesa", "numpy", "hydra-core", "pyarrow"):
