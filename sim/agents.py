@@ -276,13 +276,6 @@ def agents_in_bulk(
             else:
                 others = chain(earlier, *(a for c, a in of_class.items() if c is not cls))
                 model._agents_by_type[cls] = _new_class_set(model, agents, others)
-        # The agents live as long as the model. Left in the young generation, the first
-        # collection after this would scan all of them (a fifth of a second at a million) and
-        # the next-older generation's would scan them again; moving every tracked object to
-        # the oldest generation (what freezing then unfreezing does) skips both scans, and
-        # they are still collected, with the model, by a full collection.
-        gc.freeze()
-        gc.unfreeze()
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -137,3 +137,18 @@ def test_a_dropped_model_is_freed():
     del model
     gc.collect()
     assert alive() is None
+
+
+def test_dropped_models_are_freed_without_an_explicit_collection():
+    """A sweep's worker builds model after model and never calls ``gc.collect()``: the
+    collector's own schedule must free the dropped ones. (Moving the agents straight to the
+    oldest generation with ``gc.freeze(); gc.unfreeze()`` once hid them from that schedule:
+    every model built in a worker stayed in memory.)"""
+    refs = []
+    for seed in range(6):
+        model = sim.PartyBuildingModel(sim.ModelParams(people=3000), rng=seed)
+        model.run_for(2)
+        refs.append(weakref.ref(model))
+        del model
+        _ = [[i] for i in range(20_000)]  # the ordinary allocation between jobs
+    assert sum(r() is not None for r in refs) <= 1
