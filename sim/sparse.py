@@ -30,6 +30,19 @@ def _column(indices, a, ae, big):  # pragma: no cover - compiled
     return v if a < ae else big
 
 
+@numba.njit(inline="always")
+def copy_block(idx, data, lo, hi, to_idx, to_data, at):  # pragma: no cover - compiled
+    """Copy entries ``lo:hi`` of (idx, data) to (to_idx, to_data) from position ``at``.
+
+    Element loops over slices (not a slice assignment, which checks for overlap and may copy).
+    """
+    to_i, to_d = to_idx[at : at + hi - lo], to_data[at : at + hi - lo]
+    from_i, from_d = idx[lo:hi], data[lo:hi]
+    for t in range(hi - lo):
+        to_i[t] = from_i[t]
+        to_d[t] = from_d[t]
+
+
 @numba.njit(cache=True, nogil=True)
 def _union_indptr(p1, i1, p2, i2, p3, i3, merge, old_ptr, indptr, big):  # pragma: no cover
     """The row pointer of the union of three sorted patterns, in one pass over the rows.
@@ -75,12 +88,7 @@ def _union_fill(  # pragma: no cover - compiled
             first = r
             while r < n and not merge[r]:
                 r += 1
-            lo, hi, k = old_ptr[first], old_ptr[r], indptr[first]
-            to_idx, to_data = indices[k : k + hi - lo], data[k : k + hi - lo]
-            from_idx, from_data = old_idx[lo:hi], old_data[lo:hi]
-            for t in range(hi - lo):
-                to_idx[t] = from_idx[t]
-                to_data[t] = from_data[t]
+            copy_block(old_idx, old_data, old_ptr[first], old_ptr[r], indices, data, indptr[first])
             continue
         _merge_row(r, p1, i1, d1, w1, p2, i2, d2, w2, p3, i3, d3, w3, indptr[r], indices, data,
                    big, zero)  # fmt: skip

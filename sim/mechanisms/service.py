@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from sim.mechanisms.social_orgs import OrgBridge
 from sim.params import ModelParams, PolicyParams
-from sim.sparse import unsigned
+from sim.sparse import copy_block, unsigned
 from sim.state import (
     COMMUNITY,
     JOINT,
@@ -175,22 +175,12 @@ def _member_rows(src, old_ptr, old_idx, old_data, ptr, idx, data, ids):  # pragm
             while j + 1 < m and src[j + 1] == src[j] + 1:
                 j += 1
             lo, hi = old_ptr[src[first]], old_ptr[src[j] + 1]
-            _copy_block(old_idx, old_data, lo, hi, new_idx, new_data, new_ptr[first])
+            copy_block(old_idx, old_data, lo, hi, new_idx, new_data, new_ptr[first])
         else:
             i = ids[j]
-            _copy_block(idx, data, ptr[i], ptr[i + 1], new_idx, new_data, new_ptr[j])
+            copy_block(idx, data, ptr[i], ptr[i + 1], new_idx, new_data, new_ptr[j])
         j += 1
     return new_ptr, new_idx, new_data
-
-
-@numba.njit(inline="always")
-def _copy_block(idx, data, lo, hi, to_idx, to_data, at):  # pragma: no cover - compiled
-    """Copy entries ``lo:hi`` of (idx, data) to (to_idx, to_data) from position ``at``."""
-    to_i, to_d = to_idx[at : at + hi - lo], to_data[at : at + hi - lo]
-    from_i, from_d = idx[lo:hi], data[lo:hi]
-    for t in range(hi - lo):
-        to_i[t] = from_i[t]
-        to_d[t] = from_d[t]
 
 
 class MemberReach:
