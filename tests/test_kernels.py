@@ -61,37 +61,50 @@ def test_deliver_follows_membership_changes(model):
 
 
 def test_settle_equals_numpy_reference():
+    """New needs, hazards, resolved needs, image and coverage: kernel and numpy agree bit for bit."""
     rng = np.random.default_rng(2)
     n = 50_000
     member = rng.random(n) < 0.1
     need = rng.random(n) < 0.3
     private = rng.random(n) < 0.5
+    need_rate = (rng.random(n) * 0.6).astype(np.float32)
+    share = np.float32(0.4)
     got = rng.random((n, 4)) * (rng.random((n, 4)) < 0.4)
-    p_real = -np.expm1(-got[:, 0])
-    p_formal = -np.expm1(-got[:, 1])
+    rate = 1.3
     u = rng.random((3, n), dtype=np.float32)
     x = rng.random(n, dtype=np.float32)
     anchor = rng.random(n, dtype=np.float32)
     last = rng.integers(-1, 10, n).astype(np.int32)
-    args = (member, need, private, got, p_real, p_formal, u, 0.7)
     scalars = tuple(np.float32(v) for v in (0.08, 0.03, 0.001, 1.0 - 0.05))
-    expected = service.settle_reference(*args, *scalars, x, anchor, last, 12)
+    expected = service.settle_reference(
+        member, need, private, need_rate, share, got, rate, u, 0.7, *scalars, x, anchor, last, 12
+    )
     reached, covered, met = np.empty(n, bool), np.empty(n, bool), np.empty(n, bool)
     met_view = np.empty(n)
-    need_k, x_k, anchor_k, last_k = need.copy(), x.copy(), anchor.copy(), last.copy()
+    need_k, private_k = need.copy(), private.copy()
+    x_k, anchor_k, last_k = x.copy(), anchor.copy(), last.copy()
+    hit, p_real, p_formal = service.hazards(got, rate)
+    # the compaction lists exactly those with hours, in order, then the sentinel
+    for c, p in ((0, p_real), (1, p_formal)):
+        listed = np.flatnonzero(got[:, c] > 0)
+        np.testing.assert_array_equal(hit[c, : listed.size + 1], np.append(listed, n))
+        assert p.size == listed.size + 1 and p[-1] == 0.0
     service._settle(
-        member, need_k, private, got, p_real, p_formal, u, 0.7, *scalars, x_k, anchor_k,
-        last_k, 12, reached, covered, met, met_view,
+        member, need_k, private_k, need_rate, share, got, hit, p_real, p_formal, u, 0.7,
+        *scalars, x_k, anchor_k, last_k, 12, reached, covered, met, met_view,
     )  # fmt: skip
+    names = ("need", "private", "x", "anchor", "last_reached", "reached", "covered", "met")
     for name, a, b in zip(
-        ("need", "x", "anchor", "last_reached", "reached", "covered", "met", "met_view"),
-        (need_k, x_k, anchor_k, last_k, reached, covered, met, met_view),
+        (*names, "met_view"),
+        (need_k, private_k, x_k, anchor_k, last_k, reached, covered, met, met_view),
         expected,
         strict=True,
     ):
         assert a.dtype == b.dtype, name
         np.testing.assert_array_equal(a, b, err_msg=name)
-    # every branch of the kernel is exercised
+    # every branch of the kernel is exercised: needs arise (some private), end, move the image
+    fresh = ~member & ~need & (u[0] < need_rate)
+    assert (fresh & private_k & ~private).any() and (fresh & ~private_k & private).any()
     assert (need & ~need_k).any() and (x_k > x).any() and (x_k < x).any() and reached.any()
 
 

@@ -328,11 +328,69 @@ class MemberReach:
 
 
 @numba.njit(cache=True, nogil=True)
+def _received(got, rate, hit, arg):  # pragma: no cover - compiled
+    """Who received real (column 0) and formal (column 1) hours, and ``-rate`` times them.
+
+    A compaction without branches: every person is written at the next free position, which
+    moves on only for a positive amount. ``hit[c, :count]`` are the ids in increasing order,
+    followed by ``n`` (a sentinel); ``arg[c, :count]`` the exponents ``-rate * hours`` of the
+    hazard ``1 - exp(-rate * hours)`` (the product numpy forms), followed by 0.
+
+    Returns:
+        ``(count_real, count_formal)``.
+    """
+    n = got.shape[0]
+    neg = -rate
+    c0 = 0
+    c1 = 0
+    for i in range(n):
+        r = got[i, 0]
+        f = got[i, 1]
+        hit[0, c0] = i
+        arg[0, c0] = neg * r
+        c0 += r > 0.0
+        hit[1, c1] = i
+        arg[1, c1] = neg * f
+        c1 += f > 0.0
+    hit[0, c0] = n
+    hit[1, c1] = n
+    arg[0, c0] = 0.0
+    arg[1, c1] = 0.0
+    return c0, c1
+
+
+def hazards(got: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chances ``1 - exp(-rate * hours)`` of real and formal contact, for those with hours.
+
+    Most people receive no hours in a week, and their chance is exactly 0; numpy's ``expm1``
+    (the one the model has always used, vectorised) runs over the others only.
+
+    Args:
+        got: (N x k) what each person received; columns 0 and 1 are real and formal hours.
+        rate: ``model.service_rate``.
+
+    Returns:
+        ``(hit, p_real, p_formal)``: ``hit[0]`` the people with real hours in increasing
+        order then ``N``, ``p_real`` their chances then 0 (the same for ``hit[1]`` and
+        ``p_formal``); what :func:`_settle` reads.
+    """
+    n = got.shape[0]
+    hit = np.empty((2, n + 1), np.intp)
+    arg = np.empty((2, n + 1))
+    c_real, c_formal = _received(got, float(rate), hit, arg)
+    # -expm1(-0.0) is +0.0: the sentinel's chance, never read as anyone's
+    return hit, -np.expm1(arg[0, : c_real + 1]), -np.expm1(arg[1, : c_formal + 1])
+
+
+@numba.njit(cache=True, nogil=True)
 def _settle(  # pragma: no cover - compiled
     member,
     need,
     private,
+    need_rate,
+    private_share,
     got,
+    hit,
     p_real,
     p_formal,
     u,
@@ -350,20 +408,34 @@ def _settle(  # pragma: no cover - compiled
     met,
     met_view,
 ):
-    """The per-person end of service, in one pass (reference: :func:`settle_reference`).
+    """The per-person service of the week, in one pass (reference: :func:`settle_reference`).
 
-    Which needs are resolved (hazard ``p_real``, private ones times ``care``), formalistic
-    contacts (hazard ``p_formal``), the image update of identification and anchor (float32,
-    as :func:`image_update` and the unmet-need loss compute it), needs that lapse, and who was
-    reached, covered and met. ``u`` holds this week's three uniforms per person (float32).
+    New needs (a mass without one gets one with chance ``need_rate``, private with chance
+    ``need_rate * private_share``, both read off the uniform ``u[0]``), which needs are
+    resolved (hazard ``p_real``, private ones times ``care``), formalistic contacts (hazard
+    ``p_formal``), the image update of identification and anchor (float32, as
+    :func:`image_update` and the unmet-need loss compute it), needs that lapse, and who was
+    reached, covered and met. ``u`` holds this week's three uniforms per person (float32);
+    ``hit, p_real, p_formal`` are :func:`hazards` (a person not listed has chance 0).
     """
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    a = 0  # the next person with real hours, in hit[0]
+    b = 0  # ... with formal hours, in hit[1]
     for i in range(member.size):
         mass = not member[i]
-        p = p_real[i] * care if private[i] else p_real[i]
+        if mass and not need[i] and u[0, i] < need_rate[i]:  # a new need
+            need[i] = True
+            private[i] = u[0, i] < need_rate[i] * private_share
+        in_real = hit[0, a] == i
+        in_formal = hit[1, b] == i
+        pr = p_real[a] if in_real else 0.0
+        pf = p_formal[b] if in_formal else 0.0
+        a += in_real
+        b += in_formal
+        p = pr * care if private[i] else pr
         served = need[i] and mass and np.float64(u[1, i]) < p
-        contact = mass and np.float64(u[2, i]) < p_formal[i]
+        contact = mass and np.float64(u[2, i]) < pf
         unmet = mass and need[i] and not served
         up = gain if served else zero
         down = loss if contact else zero
@@ -400,9 +472,10 @@ def settle_reference(
     member,
     need,
     private,
+    need_rate,
+    private_share,
     got,
-    p_real,
-    p_formal,
+    rate,
     u,
     care,
     gain,
@@ -414,12 +487,17 @@ def settle_reference(
     last_reached,
     week,
 ):
-    """:func:`_settle` in plain numpy (its independent check); returns the new arrays.
+    """:func:`_settle` (with :func:`hazards`) in plain numpy, its independent check.
 
     Returns:
-        ``(need, x, anchor, last_reached, reached, covered, met, met_view)``.
+        ``(need, private, x, anchor, last_reached, reached, covered, met, met_view)``.
     """
     mass = ~member
+    fresh = mass & ~need & (u[0] < need_rate)
+    need = need | fresh
+    private = np.where(fresh, u[0] < need_rate * private_share, private)
+    p_real = -np.expm1(-rate * got[:, 0])
+    p_formal = -np.expm1(-rate * got[:, 1])
     served = need & mass & (u[1] < np.where(private, p_real * care, p_real))
     formal_contact = mass & (u[2] < p_formal)
     unmet = mass & need & ~served
@@ -433,7 +511,9 @@ def settle_reference(
     total = got[:, 0] + got[:, 1]
     met = total > 0
     met_view = np.divide(got[:, 2], total, out=np.zeros(member.size), where=met)
-    return need, out[0], out[1], last_reached, reached, mass & (got[:, 3] > 0), met, met_view
+    return (
+        need, private, out[0], out[1], last_reached, reached, mass & (got[:, 3] > 0), met, met_view
+    )
 
 
 def member_layers(kind: np.ndarray, dual: np.ndarray) -> dict[str, np.ndarray]:
@@ -613,21 +693,13 @@ def step(
     """
     people = state.people
     n = people.n
-    mass = ~people.member
     u = rng.random((3, n), dtype=np.float32)
-    fresh = mass & ~people.need & (u[0] < people.need_rate)  # members: own problems in §5.6
-    people.need |= fresh
-    # a new need's kind (private or public) reuses the uniform that created it
-    people.private_need = np.where(
-        fresh, u[0] < people.need_rate * p.private_need_share, people.private_need
-    )
     sending = member_sending(people, state.branches, p, reach.ids)
     got = reach.deliver(sending)
     bridge.add_to(got, reach.ids, sending)
-    # the hazards in numpy (its expm1), the per-person bookkeeping in one compiled pass
-    real, formal = got[:, 0], got[:, 1]
-    p_real = -np.expm1(-p.service_rate * real)
-    p_formal = -np.expm1(-p.service_rate * formal)
+    # new needs (masses only: members' own problems are §5.6), the hazards of those who
+    # received hours, and the per-person bookkeeping in one compiled pass
+    hit, p_real, p_formal = hazards(got, p.service_rate)
     people.reached = np.empty(n, bool)
     people.covered = np.empty(n, bool)
     people.met = np.empty(n, bool)
@@ -636,7 +708,10 @@ def step(
         people.member,
         people.need,
         people.private_need,
+        people.need_rate,
+        people.need_rate.dtype.type(p.private_need_share),  # as numpy multiplies them
         got,
+        hit,
         p_real,
         p_formal,
         u,
