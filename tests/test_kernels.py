@@ -61,7 +61,7 @@ def test_deliver_follows_membership_changes(model):
 
 
 def test_settle_equals_numpy_reference():
-    """New needs, hazards, resolved needs, image and coverage: kernel and numpy agree bit for bit."""
+    """New needs, hazards, resolved needs, image, coverage: kernel and numpy agree bit for bit."""
     rng = np.random.default_rng(2)
     n = 50_000
     member = rng.random(n) < 0.1

@@ -512,7 +512,15 @@ def settle_reference(
     met = total > 0
     met_view = np.divide(got[:, 2], total, out=np.zeros(member.size), where=met)
     return (
-        need, private, out[0], out[1], last_reached, reached, mass & (got[:, 3] > 0), met, met_view
+        need,
+        private,
+        out[0],
+        out[1],
+        last_reached,
+        reached,
+        mass & (got[:, 3] > 0),
+        met,
+        met_view,
     )
 
 
