@@ -98,8 +98,8 @@ class People:
         return int(self.sector.size)
 
     def member_ids(self) -> np.ndarray:
-        """Sorted ids of the current members."""
-        return np.flatnonzero(self.member)
+        """Sorted ids of the current members (``np.flatnonzero(member)``, compiled)."""
+        return true_positions(self.member)
 
     def new_groups(self) -> np.ndarray:
         """Whether each person belongs to the new strata or works on a platform (paper 4.1)."""
@@ -238,6 +238,26 @@ class Branches:
     def rows(self) -> dict[str, np.ndarray]:
         """Every per-branch array by name (for checks and tests)."""
         return {name: getattr(self, name) for name in _BRANCH_ROWS}
+
+
+def true_positions(mask: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero(mask)`` of a boolean vector (int64), a few times faster.
+
+    Called several times a week on the members mask; numpy's version counts and then
+    collects, this collects in one pass without branches.
+    """
+    out = np.empty(mask.size, np.int64)  # pages past the last position written are never touched
+    return out[: _true_positions(mask.view(np.uint8), out)].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _true_positions(mask, out):  # pragma: no cover - compiled
+    """Write the positions of the nonzero bytes of ``mask`` to ``out``; return their count."""
+    k = 0
+    for i in range(mask.size):
+        out[k] = i  # written every time, kept when the byte is set
+        k += mask[i] != 0
+    return k
 
 
 @numba.njit(cache=True, nogil=True)

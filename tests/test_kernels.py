@@ -331,3 +331,18 @@ def test_application_chance_equals_numpy_reference(model):
     # the numpy path (other dtypes) gives the same values in float64
     wide = masses_application_chance(x.astype(float), *args, weight.astype(float), people.member)
     assert wide.dtype == np.float64 and (wide[people.member] == 0).all()
+
+
+@pytest.mark.parametrize("share", [0.0, 0.07, 0.5, 1.0])
+def test_true_positions_equal_flatnonzero(share):
+    """The members' ids, compiled, are numpy's ``flatnonzero``: values, dtype and order."""
+    from sim.state import true_positions
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 100_003):
+        mask = rng.random(n) < share
+        got = true_positions(mask)
+        assert got.dtype == np.int64 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, np.flatnonzero(mask))
+    strided = (rng.random(2_001) < share)[::3]  # a view with a stride
+    np.testing.assert_array_equal(true_positions(strided), np.flatnonzero(strided))

@@ -35,7 +35,7 @@ import numpy as np
 from sim.organisation import relocate
 from sim.params import ModelParams, PolicyParams
 from sim.sampling import bernoulli_thinned_by_group
-from sim.state import NEVER, NO_STAGE, NONE, Events, State
+from sim.state import NEVER, NO_STAGE, NONE, Events, State, true_positions
 
 #: Age of a newcomer who replaces a person outside work.
 NEWCOMER_AGE = 18
@@ -92,7 +92,7 @@ def step(
     people, tally = state.people, state.tally
     branches_before, ties_before = state.branches.n, state.network.version
     # ageing, on each person's birthday week
-    today = np.flatnonzero(people.birthday == week % 52)
+    today = true_positions(people.birthday == week % 52)
     if today.size:
         people.age[today] = np.minimum(people.age[today] + 1, MAX_AGE)
         people.version += 1

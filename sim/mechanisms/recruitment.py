@@ -74,6 +74,7 @@ from sim.state import (
     People,
     State,
     at_branch,
+    true_positions,
 )
 
 #: Calibration targets, per member (2024 party statistical communique, June 2025):
@@ -217,7 +218,7 @@ class WeightCache:
         if people.version == self.version:
             return
         young, new_groups = people.age <= 35, people.new_groups()
-        changed = np.flatnonzero((young != self.young) | (new_groups != self.new_groups))
+        changed = true_positions((young != self.young) | (new_groups != self.new_groups))
         if changed.size:
             app, reach = weights_of(young[changed], new_groups[changed], self.p, self.policy)
             self.values[0][changed] = app
@@ -392,7 +393,7 @@ def step(
         setattr(b, name, np.minimum(getattr(b, name) + accrual, cap))
     apply_w, reach = weights
 
-    pipe = pipe_all = np.flatnonzero(people.stage > 0)
+    pipe = pipe_all = true_positions(people.stage > 0)
     stage = people.stage[pipe]
     # 1. withdrawals
     weekly = np.array([0.0, p.applicant_dropout, p.activist_dropout, 0.0])
