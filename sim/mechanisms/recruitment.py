@@ -286,7 +286,9 @@ def initialise(
     left[masses[ok]] = True
     left[chosen] = False
     rest = np.flatnonzero(left)
-    rest_like = like[np.searchsorted(masses, rest)]
+    like_of = np.zeros(people.n, like.dtype)  # weights by person id: a scatter, not a search
+    like_of[masses] = like
+    rest_like = like_of[rest]
     extra_stage = []
     for s, t in targets.items():
         deficit = int(round(t * members)) - int(np.count_nonzero(stage == s))
