@@ -334,7 +334,7 @@ def _received(got, rate, hit, arg):  # pragma: no cover - compiled
     A compaction without branches: every person is written at the next free position, which
     moves on only for a positive amount. ``hit[c, :count]`` are the ids in increasing order,
     followed by ``n`` (a sentinel); ``arg[c, :count]`` the exponents ``-rate * hours`` of the
-    hazard ``1 - exp(-rate * hours)`` (the product numpy forms), followed by 0.
+    hazard ``1 - exp(-rate * hours)`` (the same product numpy formed before), followed by 0.
 
     Returns:
         ``(count_real, count_formal)``.
@@ -378,7 +378,7 @@ def hazards(got: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray, np.nd
     hit = np.empty((2, n + 1), np.intp)
     arg = np.empty((2, n + 1))
     c_real, c_formal = _received(got, float(rate), hit, arg)
-    # -expm1(-0.0) is +0.0: the sentinel's chance, never read as anyone's
+    # the sentinel's exponent is 0, so its chance is -expm1(0.0) = -0.0: never read as anyone's
     return hit, -np.expm1(arg[0, : c_real + 1]), -np.expm1(arg[1, : c_formal + 1])
 
 
