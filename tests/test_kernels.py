@@ -108,20 +108,67 @@ def test_settle_equals_numpy_reference():
     assert (need & ~need_k).any() and (x_k > x).any() and (x_k < x).any() and reached.any()
 
 
-def test_enculturation_step_equals_numpy_reference(model):
-    """The fused week of influence, bounded confidence and open-activity pull."""
+@pytest.mark.parametrize("blocks", [1, 2, 3, 7])
+def test_enculturation_step_equals_numpy_reference(model, blocks):
+    """The fused week of influence, bounded confidence and open-activity pull, with the ties
+    read in one pass or in passes over blocks of columns (as for 1,000,000 people)."""
     from sim.mechanisms import enculturation
 
     s, p, pol = model.state, model.params, model.policy
     assert p.confidence < 1.0 and s.people.met.any()
+    n = s.people.n
+    op = enculturation.BoundedConfidenceOperator(model.ops.influence.adjacency, blocks=blocks)
+    assert op.column_blocks(np.float32)[0].shape == (blocks, n + 1)
     before = s.people.identification.copy()
-    expected = enculturation.step_reference(s, p, pol, model.ops.influence)
-    enculturation.step(s, p, pol, model.ops.influence)
+    expected = enculturation.step_reference(s, p, pol, op)
+    enculturation.step(s, p, pol, op)
     got = s.people.identification
     assert got.dtype == np.float32
     assert not np.array_equal(got, before)
     np.testing.assert_array_equal(got, expected)
     s.people.identification = before  # leave the shared model as it was
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_column_blocks_regroup_every_row_in_order(index_dtype):
+    """Each block holds the ties in its columns, and a row's blocks in turn are the row."""
+    from scipy import sparse
+
+    from sim.mechanisms.enculturation import _column_blocks
+
+    rng = np.random.default_rng(8)
+    n = 500
+    a = sparse.random_array((n, n), density=0.02, format="csr", rng=rng, dtype=np.float32)
+    a = sparse.csr_array(sparse.diags_array((rng.random(n) < 0.8).astype(np.float32)) @ a)
+    a.eliminate_zeros()  # some rows without ties
+    a.indptr, a.indices = a.indptr.astype(index_dtype), a.indices.astype(index_dtype)
+    a.sort_indices()
+    limits = np.array([0, 130, 131, 400, n], index_dtype)  # an empty block, a one-column block
+    ptr, idx, data = _column_blocks(a.indptr, a.indices, a.data, limits)
+    assert ptr.shape == (5, n + 1) and ptr[0, 0] == 0 and ptr[-1, -1] == a.nnz
+    assert idx.dtype == a.indices.dtype and data.dtype == a.data.dtype
+    lower = np.concatenate([[0], limits[:-1]])
+    for b in range(5):
+        cols = idx[ptr[b, 0] : ptr[b, n]]
+        assert ((cols >= lower[b]) & (cols < limits[b])).all()
+        if b:
+            assert ptr[b, 0] == ptr[b - 1, n]
+    for i in range(n):
+        row = np.concatenate([idx[ptr[b, i] : ptr[b, i + 1]] for b in range(5)])
+        vals = np.concatenate([data[ptr[b, i] : ptr[b, i + 1]] for b in range(5)])
+        np.testing.assert_array_equal(row, a.indices[a.indptr[i] : a.indptr[i + 1]])
+        np.testing.assert_array_equal(vals, a.data[a.indptr[i] : a.indptr[i + 1]])
+    assert (np.diff(a.indptr) == 0).any()
+
+
+def test_column_blocks_for_sizes():
+    """One block while x fits BLOCK_BYTES; two beyond (1,000,000 and 5,000,000 people)."""
+    from sim.mechanisms.enculturation import BLOCK_BYTES, column_blocks_for
+
+    assert column_blocks_for(100_000, 4) == 1
+    assert column_blocks_for(BLOCK_BYTES // 4, 4) == 1
+    assert column_blocks_for(BLOCK_BYTES // 4 + 1, 4) == 2
+    assert column_blocks_for(1_000_000, 4) == column_blocks_for(5_000_000, 4) == 2
 
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
