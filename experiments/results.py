@@ -408,9 +408,18 @@ def write_run(df: pd.DataFrame, path: str | Path, provenance: dict[str, Any]) ->
     table = pa.Table.from_pandas(df, preserve_index=False)
     config = provenance.get("config")
     if isinstance(config, dict):
-        for name, column in param_columns(config, table.num_rows).items():
-            if name not in table.column_names:
-                table = table.append_column(name, column)
+        # added at once: appending the 150-odd columns one by one rebuilt the table each time
+        have = set(table.column_names)
+        extra = {
+            name: column
+            for name, column in param_columns(config, table.num_rows).items()
+            if name not in have
+        }
+        table = pa.Table.from_arrays(
+            [*table.columns, *extra.values()],
+            names=[*table.column_names, *extra],
+            metadata=table.schema.metadata,
+        )
     meta = dict(table.schema.metadata or {})
     meta[PROVENANCE_KEY] = json.dumps(provenance, default=str).encode()
     digest = data_digest(_parquet_bytes(table.replace_schema_metadata(meta)))
