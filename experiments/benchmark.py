@@ -26,11 +26,11 @@ Usage:
     python -m experiments.benchmark --sweep            # sweep throughput: 200 runs of 3,000
                                                        # people x 104 weeks (--sweep-runs N)
 
-The sweep benchmark (DESIGN §10) runs the real command, ``python -m experiments.run -m ...``,
-over all cores into a temporary store, and reports runs per minute and the share of the
-workers' time spent outside the simulation itself (start-up, planning, claims, writing,
-status; target at most 20%), then reruns the finished sweep to time a resume that has
-nothing to do.
+The sweep benchmark (DESIGN §9; the resume, §10) runs the real command,
+``python -m experiments.run -m ...``, over all cores into a temporary store, and reports runs
+per minute and the share of the workers' time spent outside the simulation itself (start-up,
+planning, claims, writing, status; target at most 20%), then reruns the finished sweep to time
+a resume that has nothing to do.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ MAX_GB_FIVE_MILLION = 8.0
 TARGET_SIZES = (100_000, 1_000_000)
 MILLION, FIVE_MILLION = 1_000_000, 5_000_000
 WEEKS = 260
-#: Target share of a sweep's worker time spent outside the simulation (DESIGN §10).
+#: Target share of a sweep's worker time spent outside the simulation (DESIGN §9).
 MAX_OUTSIDE_SHARE = 0.20
 #: Environment of the child processes: one thread for any numeric library (one core).
 OUTPUT_ROOT = "SIM_OUTPUT_ROOT"
@@ -443,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--five-million", action="store_true", help="measure 5,000,000 people")
     ap.add_argument("--repeats", type=int, default=3, help="builds per size (best is kept)")
     ap.add_argument("--profile", action="store_true", help="per-mechanism step profile")
-    ap.add_argument("--sweep", action="store_true", help="sweep throughput only (DESIGN §10)")
+    ap.add_argument("--sweep", action="store_true", help="sweep throughput only (DESIGN §9-10)")
     ap.add_argument("--sweep-runs", type=int, default=200, metavar="N", help="runs of the sweep")
     ap.add_argument("--sweep-people", type=int, default=3000, metavar="N")
     ap.add_argument("--sweep-weeks", type=int, default=104, metavar="N")
