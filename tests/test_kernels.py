@@ -171,6 +171,15 @@ def test_column_blocks_for_sizes():
     assert column_blocks_for(1_000_000, 4) == column_blocks_for(5_000_000, 4) == 2
 
 
+def test_column_blocks_must_be_positive():
+    from scipy import sparse
+
+    from sim.mechanisms.enculturation import BoundedConfidenceOperator
+
+    with pytest.raises(ValueError, match="blocks: 0; allowed"):
+        BoundedConfidenceOperator(sparse.csr_array(np.ones((3, 3))), blocks=0)
+
+
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 def test_weighted_sum_equals_scipy_sum(index_dtype):
     """The merged layers: same pattern, same float32 values as scipy's sum of scaled layers."""

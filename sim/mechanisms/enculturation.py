@@ -179,6 +179,8 @@ class BoundedConfidenceOperator:
         degree: np.ndarray | None = None,
         blocks: int | None = None,
     ):
+        if blocks is not None and blocks < 1:
+            raise ValueError(f"blocks: {blocks!r}; allowed: an integer of at least 1, or None")
         a = adjacency if isinstance(adjacency, sp.csr_array) else sp.csr_array(adjacency)
         a.sort_indices()  # a flag check when the indices are known to be sorted
         self.adjacency = a
@@ -203,7 +205,7 @@ class BoundedConfidenceOperator:
             a = self.adjacency
             indptr, indices = unsigned(a.indptr), unsigned(a.indices)
             n = a.shape[0]
-            blocks = self.blocks or column_blocks_for(n, dtype.itemsize)
+            blocks = self.blocks if self.blocks else column_blocks_for(n, dtype.itemsize)
             if blocks == 1:
                 self._blocks[dtype] = (indptr[None, :], indices, self._data_as(dtype))
             else:
